@@ -1,0 +1,112 @@
+"""The core the bot and the CLI share: a question in text → a decision with the records behind it.
+
+Builds the matcher from the store (loading the saved index when it is current, rebuilding and
+saving it otherwise). Knows nothing of Telegram.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.matcher import Matcher, MatcherSettings
+from bot.models import Band, Decision, Hit, Question
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show for one query: the decision, the answered question, the candidates' titles."""
+
+    decision: Decision
+    question: Question | None
+    candidates: tuple[tuple[Hit, str], ...]
+
+    @property
+    def band(self) -> Band:
+        return self.decision.band
+
+    @property
+    def score(self) -> float:
+        top = self.decision.top
+        return top.score if top else 0.0
+
+
+def matcher_settings(options: Mapping[str, Any]) -> MatcherSettings:
+    """``MatcherSettings`` from the config's ``matcher`` mapping (already validated)."""
+    return dataclasses.replace(MatcherSettings(), **dict(options))
+
+
+def matcher_fields() -> dict[str, type]:
+    """The ``matcher.*`` config keys and their types, for validation."""
+    import typing
+
+    hints = typing.get_type_hints(MatcherSettings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(MatcherSettings)}
+
+
+def load_matcher(
+    store: Store,
+    index_path: str,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    settings: MatcherSettings | None = None,
+) -> Matcher:
+    """The saved index if it matches the store's fingerprint, else a fresh build saved for next time."""
+    fingerprint = store.fingerprint()
+    started = time.perf_counter()
+    matcher = Matcher.load(index_path, fingerprint, aliases=aliases, settings=settings)
+    if matcher is not None:
+        log.info("index loaded from %s (%d questions) in %.2fs", index_path, len(matcher),
+                 time.perf_counter() - started)
+        return matcher
+    matcher = Matcher.from_titles(store.iter_titles(), aliases=aliases, settings=settings)
+    log.info("index built (%d questions) in %.2fs", len(matcher), time.perf_counter() - started)
+    try:
+        tmp = f"{index_path}.tmp{os.getpid()}"
+        matcher.save(tmp, fingerprint)
+        os.replace(tmp, index_path)
+    except OSError as exc:
+        log.warning("could not save the index to %s: %s (it will be rebuilt at next start)", index_path, exc)
+    return matcher
+
+
+class Answerer:
+    """Store + matcher: answers text queries with records."""
+
+    def __init__(self, store: Store, matcher: Matcher) -> None:
+        self.store = store
+        self.matcher = matcher
+
+    def ask(self, text: str, k: int = 3) -> Outcome:
+        """Match ``text`` and fetch what the reply needs."""
+        decision = self.matcher.decide(text, k=k)
+        titles = self.store.titles(h.key for h in decision.hits)
+        # A hit whose question vanished from the store (index older than the store) is dropped.
+        hits = tuple(h for h in decision.hits if h.key in titles)
+        if len(hits) != len(decision.hits):
+            band = decision.band if hits and hits[0] == decision.hits[0] else Band.DID_YOU_MEAN
+            decision = Decision(band if hits else Band.NO_MATCH, hits)
+        question = self.store.get(hits[0].key) if decision.band is Band.ANSWER and hits else None
+        if decision.band is Band.ANSWER and question is None:
+            decision = Decision(Band.DID_YOU_MEAN, hits)
+        return Outcome(decision, question, tuple((h, titles[h.key]) for h in hits))
+
+    def question(self, qid: str) -> Question | None:
+        return self.store.get(qid)
+
+    def search(self, text: str, k: int = 10) -> list[Question]:
+        """The best k questions for an inline query, best first."""
+        out = []
+        for key, _score in self.matcher.search(text, k):
+            q = self.store.get(key)
+            if q is not None:
+                out.append(q)
+        return out

@@ -1,0 +1,1 @@
+"""Reading archive material: saved pages, JSON Lines, question ids."""

@@ -1,0 +1,303 @@
+"""``archive-bot`` command line: a thin shell over the library.
+
+ingest | export | show | ask | run | check-config | stats
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.config import Config, ConfigError, load_config, parse_config
+from bot.store import Store, StoreError
+
+DEFAULT_CONFIG = os.path.join("config", "example.yaml")
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CliError(Exception):
+    """A failure to report in one clear line and a non-zero exit (never a traceback)."""
+
+
+def _config_path(arg: str | None) -> str | None:
+    if arg:
+        return arg
+    if os.environ.get("ARCHIVE_BOT_CONFIG"):
+        return os.environ["ARCHIVE_BOT_CONFIG"]
+    return DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None
+
+
+def _load(args: argparse.Namespace, *, require_token: bool = False) -> Config:
+    from bot.answerer import matcher_fields
+
+    path = _config_path(args.config)
+    if path is None:
+        return parse_config({}, source="<defaults>", require_token=require_token, matcher_fields=matcher_fields())
+    return load_config(path, require_token=require_token, matcher_fields=matcher_fields())
+
+
+def _open_store(cfg: Config, *, create: bool = False) -> Store:
+    return Store.open(cfg.archive.db, create=create)
+
+
+def _progress(stream: TextIO):  # noqa: ANN202 - a small closure
+    started = time.perf_counter()
+
+    def show(report) -> None:  # noqa: ANN001
+        rate = report.files / max(time.perf_counter() - started, 1e-9)
+        stream.write(f"\r{report.files} files, {report.pages} pages, {len(report.skipped)} skipped ({rate:.0f} files/s)")
+        stream.flush()
+
+    return show
+
+
+def ensure_archive(cfg: Config, store: Store, *, quiet: bool = True) -> None:
+    """With ``archive.ingest_on_start``, ingest the configured paths (cheap when nothing changed)."""
+    from bot.ingest import ingest
+
+    if cfg.archive.ingest_on_start and cfg.archive.paths:
+        report = ingest(store, cfg.archive.paths)
+        if not quiet or report.skipped:
+            logging.getLogger("bot.ingest").info(
+                "ingested %s: %d pages, %d skipped", ", ".join(cfg.archive.paths), report.pages, len(report.skipped)
+            )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.answerer import load_matcher, matcher_settings
+    from bot.ingest import ingest
+
+    cfg = _load(args)
+    paths = args.paths or list(cfg.archive.paths)
+    if not paths:
+        raise CliError("nothing to ingest: give PATH arguments or set archive.paths in the config")
+    store = _open_store(cfg, create=True)
+    try:
+        show = None if args.quiet or not sys.stderr.isatty() else _progress(sys.stderr)
+        started = time.perf_counter()
+        report = ingest(store, paths, force=args.force, prune=args.prune, progress=show)
+        elapsed = time.perf_counter() - started
+        if show:
+            sys.stderr.write("\n")
+        print(report.summary())
+        print(f"took {elapsed:.1f}s ({report.files / max(elapsed, 1e-9):.0f} files/s); store: {cfg.archive.db}")
+        if not args.no_index:
+            started = time.perf_counter()
+            matcher = load_matcher(
+                store, cfg.archive.index_path, aliases=cfg.aliases, settings=matcher_settings(cfg.matcher)
+            )
+            print(f"index: {len(matcher)} questions, ready in {time.perf_counter() - started:.1f}s "
+                  f"({cfg.archive.index_path})")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.archive.jsonl import to_json
+
+    cfg = _load(args)
+    store = _open_store(cfg)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        n = 0
+        for q in store.iter_questions():
+            out.write(to_json(q) + "\n")
+            n += 1
+        if args.output:
+            print(f"{n} questions written to {args.output}", file=sys.stderr)
+    finally:
+        store.close()
+        if args.output:
+            out.close()
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from bot.archive.jsonl import to_json
+
+    cfg = _load(args)
+    store = _open_store(cfg)
+    try:
+        q = store.get(args.id) or (store.get(store.find_by_title(args.id) or "") if args.id else None)
+        if q is None:
+            raise CliError(f"no question with id {args.id!r} in {cfg.archive.db}")
+        if args.json:
+            print(to_json(q))
+        else:
+            print(_plain_question(q))
+    finally:
+        store.close()
+    return 0
+
+
+def _plain_question(q) -> str:  # noqa: ANN001
+    lines = [f"{q.title}   [{q.id}]", ""]
+    for n, a in enumerate(q.answers, start=1):
+        lines += [f"#{n} {a.author}:", a.text, ""]
+    if q.related:
+        lines.append("相关话题:")
+        lines += [f"  - {link.title}" + (f"  [{link.id}]" if link.id else "") for link in q.related]
+    for label, link in (("前一个讨论", q.prev), ("下一个讨论", q.next)):
+        if link:
+            lines.append(f"{label}: {link.title}" + (f"  [{link.id}]" if link.id else ""))
+    return "\n".join(lines)
+
+
+def html_to_text(text: str) -> str:
+    """Telegram HTML → terminal text (tags dropped, entities unescaped)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.answerer import Answerer, load_matcher, matcher_settings
+    from bot.render import Renderer, settings_from_config
+
+    cfg = _load(args)
+    store = _open_store(cfg, create=True)
+    try:
+        ensure_archive(cfg, store)
+        matcher = load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases,
+                               settings=matcher_settings(cfg.matcher))
+        answerer = Answerer(store, matcher)
+        started = time.perf_counter()
+        outcome = answerer.ask(args.question, k=max(args.k, 1))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if args.json:
+            print(json.dumps({
+                "band": outcome.band.value,
+                "matches": [{"id": h.key, "title": t, "score": round(h.score, 1)} for h, t in outcome.candidates],
+                "answer": None if outcome.question is None else {
+                    "id": outcome.question.id, "title": outcome.question.title,
+                    "answers": [{"author": a.author, "text": a.text} for a in outcome.question.answers],
+                },
+                "ms": round(elapsed_ms, 2),
+            }, ensure_ascii=False, indent=2))
+            return 0
+        print(f"band: {outcome.band.value}   ({elapsed_ms:.1f} ms)")
+        for n, (hit, title) in enumerate(outcome.candidates, start=1):
+            print(f"  {n}. {hit.score:5.1f}  {title}  [{hit.key}]")
+        renderer = Renderer(settings_from_config(cfg))
+        reply = renderer.for_outcome(outcome, args.question, locale=args.locale or cfg.locale)
+        print("\n" + "-" * 60)
+        print(html_to_text(reply.text))
+        for row in reply.buttons:
+            print("  " + " | ".join(f"[{b.text}]" for b in row))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.service import run
+
+    cfg = _load(args, require_token=True)
+    return run(cfg)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from bot.answerer import matcher_fields
+
+    cfg = load_config(args.file, require_token=not args.no_token, matcher_fields=matcher_fields())
+    print(f"{args.file}: OK (mode {cfg.telegram.mode}, store {cfg.archive.db}, locale {cfg.locale}, "
+          f"{len(cfg.admins)} admin(s))")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    store = _open_store(cfg)
+    try:
+        since = time.time() - args.days * 86400 if args.days else 0.0
+        rows = store.misses(args.limit, since=since)
+        counts = store.counts()
+        print(f"archive: {counts.questions} questions, {counts.answers} answers, {counts.pages} pages")
+        if not rows:
+            print("no unanswered questions logged yet")
+            return 0
+        print("most asked questions without a direct answer (add these to the archive):")
+        print(f"{'count':>6}  {'band':<13} {'best':>5}  query")
+        for r in rows:
+            print(f"{r.count:>6}  {r.band:<13} {r.best_score:>5.1f}  {r.query}")
+    finally:
+        store.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archive-bot", description="A Telegram bot that answers questions from an archive of Q&A pages."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, helptext: str, func) -> argparse.ArgumentParser:  # noqa: ANN001
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        p.set_defaults(func=func)
+        if name != "check-config":
+            p.add_argument("--config", metavar="FILE",
+                           help=f"YAML config (default: $ARCHIVE_BOT_CONFIG, else {DEFAULT_CONFIG} if present)")
+        return p
+
+    p = add("ingest", "Ingest saved pages and .jsonl files into the store, then refresh the index.", cmd_ingest)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: archive.paths)")
+    p.add_argument("--force", action="store_true", help="re-read files even when unchanged")
+    p.add_argument("--prune", action="store_true", help="remove questions whose page files were deleted")
+    p.add_argument("--no-index", action="store_true", help="do not rebuild the search index now")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("export", "Write the archive as JSON Lines (one question per line).", cmd_export)
+    p.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")
+
+    p = add("show", "Print one question by id (or exact title).", cmd_show)
+    p.add_argument("id", help="question id, as shown by ask/export")
+    p.add_argument("--json", action="store_true", help="print the JSON Lines record")
+
+    p = add("ask", "Ask a question in the terminal and see the answer as the bot would give it.", cmd_ask)
+    p.add_argument("question", help="the question, as a user would type it")
+    p.add_argument("--k", type=int, default=3, help="how many matches to list (default 3)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--locale", choices=("zh-Hans", "zh-Hant", "en"), help="UI language of the reply")
+
+    add("run", "Run the Telegram bot (polling or webhook, as configured).", cmd_run)
+
+    p = add("check-config", "Validate a config file and report every problem with its key.", cmd_check_config)
+    p.add_argument("file", help="YAML config file")
+    p.add_argument("--no-token", action="store_true", help="do not require a real bot token")
+
+    p = add("stats", "List the most frequent questions that got no direct answer.", cmd_stats)
+    p.add_argument("--limit", type=int, default=20, help="rows to show (default 20)")
+    p.add_argument("--days", type=float, default=0, help="only the last N days (default: all)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``archive-bot`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, CliError) as exc:
+        print(f"archive-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("archive-bot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

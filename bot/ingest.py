@@ -1,0 +1,172 @@
+"""Walk folders of saved pages (and JSON Lines files) into the store, in one transaction.
+
+Unchanged files (same size, mtime and content hash) are skipped, so re-ingesting a growing
+archive costs little. A file that is not a page is reported with its path and reason and the
+rest is still ingested. The whole run commits at once: a run killed half-way changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from bot.archive.jsonl import from_json
+from bot.archive.parse import parse_page
+from bot.store import Store
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+MAX_PAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    files: int = 0
+    pages: int = 0
+    unchanged: int = 0
+    imported: int = 0
+    removed_files: int = 0
+    questions_touched: set[str] = field(default_factory=set)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    total_questions: int = 0
+    total_answers: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.questions_touched)
+
+    def summary(self) -> str:
+        lines = [
+            f"files: {self.files} ({self.unchanged} unchanged, {len(self.skipped)} skipped)",
+            f"pages ingested: {self.pages}; JSON Lines records imported: {self.imported}",
+            f"questions changed: {len(self.questions_touched)}; files removed: {self.removed_files}",
+            f"archive now holds {self.total_questions} questions with {self.total_answers} answers",
+        ]
+        if self.skipped:
+            lines.append("skipped files:")
+            lines += [f"  {path}: {reason}" for path, reason in self.skipped]
+        return "\n".join(lines)
+
+
+def decode_bytes(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; None when it is neither."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+
+
+def iter_files(paths: Iterable[str]) -> Iterator[str]:
+    """Regular files under the given paths, sorted, hidden files and folders left out."""
+    for root in paths:
+        if os.path.isfile(root):
+            yield os.path.abspath(root)
+            continue
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield os.path.abspath(os.path.join(folder, name))
+
+
+def ingest(
+    store: Store,
+    paths: Iterable[str],
+    *,
+    force: bool = False,
+    prune: bool = False,
+    progress: Callable[[IngestReport], None] | None = None,
+    progress_every: int = 500,
+) -> IngestReport:
+    """Ingest every file under ``paths``; commit once at the end. Missing paths are reported."""
+    report = IngestReport()
+    roots = list(paths)
+    seen: set[str] = set()
+    with store.transaction():
+        for root in roots:
+            if not os.path.exists(root):
+                report.skipped.append((root, "no such file or folder"))
+        for path in iter_files(r for r in roots if os.path.exists(r)):
+            seen.add(path)
+            report.files += 1
+            _ingest_file(store, path, report, force=force)
+            if progress is not None and report.files % progress_every == 0:
+                progress(report)
+        if prune:
+            for root in roots:
+                if os.path.isdir(root):
+                    for path in store.known_files(os.path.abspath(root)):
+                        if path not in seen:
+                            report.questions_touched.update(store.forget_file(path))
+                            report.removed_files += 1
+        if report.changed:
+            store.bump_version()
+    counts = store.counts()
+    report.total_questions, report.total_answers = counts.questions, counts.answers
+    if progress is not None:
+        progress(report)
+    return report
+
+
+def _ingest_file(store: Store, path: str, report: IngestReport, *, force: bool) -> None:
+    try:
+        st = os.stat(path)
+        if st.st_size > MAX_PAGE_BYTES and not path.endswith(JSONL_SUFFIXES):
+            report.skipped.append((path, f"too large for a page ({st.st_size} bytes)"))
+            return
+        known = store.file_state(path)
+        if not force and known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
+            report.unchanged += 1
+            return
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        report.skipped.append((path, f"cannot read: {exc.strerror or exc}"))
+        return
+    sha = hashlib.sha256(data).hexdigest()
+    if not force and known and known[2] == sha:
+        store.record_file(path, st.st_size, st.st_mtime_ns, sha)
+        report.unchanged += 1
+        return
+    text = decode_bytes(data)
+    if text is None:
+        report.skipped.append((path, "not text in UTF-8, UTF-16 or GB18030"))
+        return
+    if path.endswith(JSONL_SUFFIXES):
+        _import_jsonl(store, path, text, report)
+    else:
+        result = parse_page(text)
+        if result.page is None:
+            report.skipped.append((path, result.problem or "not a page"))
+            return
+        report.questions_touched.add(store.put_page(result.page, path))
+        report.pages += 1
+    store.record_file(path, st.st_size, st.st_mtime_ns, sha)
+
+
+def _import_jsonl(store: Store, path: str, text: str, report: IngestReport) -> None:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            q = from_json(line)
+        except ValueError as exc:
+            report.skipped.append((f"{path}:{n}", str(exc)))
+            continue
+        store.put_question(q)
+        report.questions_touched.add(q.id)
+        report.imported += 1

@@ -1,0 +1,67 @@
+"""Plain data shared by the layers: archive records and match decisions.
+
+Nothing here knows SQL, jieba or Telegram.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer: its author and its text (paragraphs separated by a blank line)."""
+
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A reference to another question by title; ``id`` is set when it is in the archive."""
+
+    title: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the bot shows it: all its pages merged."""
+
+    id: str
+    title: str
+    answers: tuple[Answer, ...] = ()
+    related: tuple[Link, ...] = ()
+    prev: Link | None = None
+    next: Link | None = None
+    alt_titles: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+class Band(enum.Enum):
+    """What the bot does with a query."""
+
+    ANSWER = "answer"
+    DID_YOU_MEAN = "did_you_mean"
+    NO_MATCH = "no_match"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One candidate: a question key and a 0-100 confidence."""
+
+    key: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The matcher's verdict on one query: the band and the ranked hits behind it."""
+
+    band: Band
+    hits: tuple[Hit, ...] = field(default_factory=tuple)
+
+    @property
+    def top(self) -> Hit | None:
+        return self.hits[0] if self.hits else None

@@ -1,0 +1,496 @@
+"""The archive's SQLite store: schema, migrations, page upserts, question reads, query log.
+
+One file (WAL mode, so a running bot reads while an ingest writes). A question is the merge of
+its pages: answers in page order, related titles united without repeats. Writes happen inside
+:meth:`Store.transaction`, so an interrupted ingest leaves the previous archive intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.archive.ids import question_id
+from bot.archive.parse import Page
+from bot.models import Answer, Link, Question
+
+
+class StoreError(Exception):
+    """The store file cannot be opened or used; the message names the file."""
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run several statements inside the caller's transaction (``executescript`` would commit)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    """Questions, their pages, answers and related links; files seen; meta.
+
+    ``pages.origin`` is 'page' (a saved page file, ``source`` = its path) or 'jsonl' (an imported
+    record, ``source`` = the JSON list of the record's sources).
+    """
+    _script(
+        db,
+        """
+        CREATE TABLE questions (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            alt_titles TEXT NOT NULL DEFAULT '[]',
+            prev_title TEXT,
+            next_title TEXT,
+            sources TEXT NOT NULL DEFAULT '[]'
+        ) WITHOUT ROWID;
+        CREATE TABLE pages (
+            question_id TEXT NOT NULL,
+            page_no INTEGER NOT NULL,
+            origin TEXT NOT NULL,
+            source TEXT NOT NULL,
+            title TEXT NOT NULL,
+            alt_titles TEXT NOT NULL DEFAULT '[]',
+            prev_title TEXT,
+            next_title TEXT,
+            PRIMARY KEY (question_id, page_no)
+        ) WITHOUT ROWID;
+        CREATE INDEX pages_by_source ON pages(source);
+        CREATE TABLE answers (
+            question_id TEXT NOT NULL,
+            page_no INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (question_id, page_no, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE related (
+            question_id TEXT NOT NULL,
+            page_no INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            PRIMARY KEY (question_id, page_no, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE files (
+            path TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        """
+    )
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE query_log (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            user_hash TEXT NOT NULL,
+            query TEXT NOT NULL,
+            band TEXT NOT NULL,
+            score REAL NOT NULL,
+            question_id TEXT
+        );
+        CREATE INDEX query_log_by_band ON query_log(band, query);
+        """
+    )
+
+
+def _v3(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE handled_updates (update_id INTEGER PRIMARY KEY, ts REAL NOT NULL);
+        """
+    )
+
+
+# Numbered migrations: MIGRATIONS[n-1] upgrades a store from version n-1 to n. Never edit one
+# that has shipped; add the next.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Sizes of the archive."""
+
+    questions: int
+    pages: int
+    answers: int
+
+
+@dataclass(frozen=True)
+class MissRow:
+    """One line of the "what to add to the archive" report."""
+
+    query: str
+    count: int
+    band: str
+    best_score: float
+
+
+class Store:
+    """The SQLite archive. Build with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self._db = conn
+        self.path = path
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str, *, create: bool = True, readonly: bool = False) -> Store:
+        """Open (and migrate) the store at ``path``. Raises :class:`StoreError` naming the file."""
+        if path != ":memory:":
+            if not os.path.exists(path):
+                if not create or readonly:
+                    raise StoreError(f"{path}: the archive store does not exist (run `archive-bot ingest` first)")
+                parent = os.path.dirname(os.path.abspath(path))
+                if not os.path.isdir(parent):
+                    try:
+                        os.makedirs(parent, exist_ok=True)
+                    except OSError as exc:
+                        raise StoreError(f"{path}: cannot create the folder {parent}: {exc.strerror}") from None
+            elif os.path.isdir(path):
+                raise StoreError(f"{path}: is a folder, not an SQLite store file")
+        try:
+            uri = Path(path).absolute().as_uri() + "?mode=ro" if readonly else path
+            conn = sqlite3.connect(uri, uri=readonly, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, path)
+            if not readonly:
+                store._migrate()
+            else:
+                store._check_version()
+            quick = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if quick is None or quick[0] != "ok":
+                conn.close()
+                raise StoreError(f"{path}: the store file is damaged ({quick[0] if quick else 'no answer'})")
+            return store
+        except sqlite3.DatabaseError as exc:
+            msg = str(exc)
+            if "readonly" in msg or "read-only" in msg:
+                raise StoreError(f"{path}: the store is read-only for this user ({msg})") from None
+            if "not a database" in msg or "malformed" in msg or "file is encrypted" in msg:
+                raise StoreError(f"{path}: not a valid archive store, or the file is damaged ({msg})") from None
+            raise StoreError(f"{path}: cannot open the archive store ({msg})") from None
+
+    def _check_version(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: schema version {version}, this program needs {SCHEMA_VERSION}")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: made by a newer archive-bot (schema {version} > {SCHEMA_VERSION}); upgrade archive-bot"
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                MIGRATIONS[number - 1](self._db)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write: everything inside commits together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def bump_version(self) -> str:
+        """Mark the archive as changed (call inside the transaction that changed it)."""
+        token = uuid.uuid4().hex
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('data_version', ?)", (token,))
+        return token
+
+    def fingerprint(self) -> str:
+        """A token that changes whenever the archive's questions change (for index staleness)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return row[0] if row else "empty"
+
+    # -- files (incremental ingest) ---------------------------------------------------------
+
+    def file_state(self, path: str) -> tuple[int, int, str] | None:
+        row = self._db.execute("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?", (path,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def record_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
+            (path, size, mtime_ns, sha256),
+        )
+
+    def known_files(self, under: str) -> list[str]:
+        """Recorded file paths below a folder (for pruning files that disappeared)."""
+        prefix = under.rstrip(os.sep) + os.sep
+        rows = self._db.execute(
+            "SELECT path FROM files WHERE substr(path, 1, ?) = ? OR path = ?", (len(prefix), prefix, under)
+        )
+        return [r[0] for r in rows]
+
+    def forget_file(self, path: str) -> list[str]:
+        """Drop a file's record and the pages it provided; return the affected question ids."""
+        self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+        return self._drop_pages_from(path, keep=None)
+
+    # -- writing pages and questions -------------------------------------------------------
+
+    def put_page(self, page: Page, source: str) -> str:
+        """Insert or replace one page of a question and re-merge that question; return its id."""
+        qid = question_id(page.title)
+        self._drop_pages_from(source, keep=(qid, page.page_no))
+        self._write_page(qid, page.page_no, "page", source, page.title, (), page.prev, page.next)
+        self._write_body(qid, page.page_no, page.answers, page.related)
+        self._merge(qid)
+        return qid
+
+    def put_question(self, q: Question) -> None:
+        """Replace a whole question by an imported record (JSON Lines)."""
+        self._delete_pages(q.id)
+        self._write_page(
+            q.id, 1, "jsonl", json.dumps(list(q.sources), ensure_ascii=False), q.title, q.alt_titles,
+            q.prev.title if q.prev else None, q.next.title if q.next else None,
+        )
+        self._write_body(q.id, 1, q.answers, tuple(link.title for link in q.related))
+        self._merge(q.id)
+
+    def delete_question(self, qid: str) -> bool:
+        """Remove a question and all its pages; True if it existed."""
+        existed = self._db.execute("SELECT 1 FROM questions WHERE id = ?", (qid,)).fetchone() is not None
+        self._delete_pages(qid)
+        self._merge(qid)
+        return existed
+
+    def _drop_pages_from(self, source: str, keep: tuple[str, int] | None) -> list[str]:
+        rows = self._db.execute(
+            "SELECT question_id, page_no FROM pages WHERE source = ? AND origin = 'page'", (source,)
+        ).fetchall()
+        touched = []
+        for qid, page_no in rows:
+            if keep is not None and (qid, page_no) == keep:
+                continue
+            for table in ("pages", "answers", "related"):
+                self._db.execute(f"DELETE FROM {table} WHERE question_id = ? AND page_no = ?", (qid, page_no))
+            touched.append(qid)
+        for qid in touched:
+            self._merge(qid)
+        return touched
+
+    def _delete_pages(self, qid: str) -> None:
+        for table in ("pages", "answers", "related"):
+            self._db.execute(f"DELETE FROM {table} WHERE question_id = ?", (qid,))
+
+    def _write_page(
+        self, qid: str, page_no: int, origin: str, source: str, title: str,
+        alt_titles: Iterable[str], prev: str | None, nxt: str | None,
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO pages(question_id, page_no, origin, source, title, alt_titles, prev_title,"
+            " next_title) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (qid, page_no, origin, source, title, json.dumps(list(alt_titles), ensure_ascii=False), prev, nxt),
+        )
+
+    def _write_body(self, qid: str, page_no: int, answers: Iterable[Answer], related: Iterable[str]) -> None:
+        db = self._db
+        db.execute("DELETE FROM answers WHERE question_id = ? AND page_no = ?", (qid, page_no))
+        db.execute("DELETE FROM related WHERE question_id = ? AND page_no = ?", (qid, page_no))
+        db.executemany(
+            "INSERT INTO answers(question_id, page_no, position, author, text) VALUES (?, ?, ?, ?, ?)",
+            [(qid, page_no, i, a.author, a.text) for i, a in enumerate(answers)],
+        )
+        db.executemany(
+            "INSERT INTO related(question_id, page_no, position, title, target_id) VALUES (?, ?, ?, ?, ?)",
+            [(qid, page_no, i, t, question_id(t)) for i, t in enumerate(related)],
+        )
+
+    def _merge(self, qid: str) -> None:
+        """Recompute the question row from its pages (or delete it when none is left)."""
+        pages = self._db.execute(
+            "SELECT origin, source, title, alt_titles, prev_title, next_title FROM pages"
+            " WHERE question_id = ? ORDER BY page_no",
+            (qid,),
+        ).fetchall()
+        if not pages:
+            self._db.execute("DELETE FROM questions WHERE id = ?", (qid,))
+            return
+        title = pages[0][2]
+        alts: list[str] = []
+        sources: list[str] = []
+        for origin, source, page_title, alt_json, _, _ in pages:
+            for alt in [page_title, *json.loads(alt_json)]:
+                if alt != title and alt not in alts:
+                    alts.append(alt)
+            sources.extend(json.loads(source) if origin == "jsonl" else [source])
+        prev = next((p[4] for p in pages if p[4]), None)
+        nxt = next((p[5] for p in reversed(pages) if p[5]), None)
+        self._db.execute(
+            "INSERT OR REPLACE INTO questions(id, title, alt_titles, prev_title, next_title, sources)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (qid, title, json.dumps(alts, ensure_ascii=False), prev, nxt, json.dumps(sources, ensure_ascii=False)),
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, qid: str) -> Question | None:
+        """The merged question, with related/prev/next resolved to ids where in the archive."""
+        row = self._db.execute(
+            "SELECT id, title, alt_titles, prev_title, next_title, sources FROM questions WHERE id = ?", (qid,)
+        ).fetchone()
+        if row is None:
+            return None
+        answers = tuple(
+            Answer(author, text)
+            for author, text in self._db.execute(
+                "SELECT author, text FROM answers WHERE question_id = ? ORDER BY page_no, position", (qid,)
+            )
+        )
+        related_rows: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for title, target in self._db.execute(
+            "SELECT title, target_id FROM related WHERE question_id = ? ORDER BY page_no, position", (qid,)
+        ):
+            if target not in seen and target != qid:
+                seen.add(target)
+                related_rows.append((title, target))
+        prev_title, next_title = row[3], row[4]
+        wanted = [t for _, t in related_rows]
+        wanted += [question_id(t) for t in (prev_title, next_title) if t]
+        present = self.existing_ids(wanted)
+
+        def link(title: str | None) -> Link | None:
+            if not title:
+                return None
+            target = question_id(title)
+            return Link(title, target if target in present else None)
+
+        return Question(
+            id=row[0],
+            title=row[1],
+            answers=answers,
+            related=tuple(Link(t, target if target in present else None) for t, target in related_rows),
+            prev=link(prev_title),
+            next=link(next_title),
+            alt_titles=tuple(json.loads(row[2])),
+            sources=tuple(json.loads(row[5])),
+        )
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """The subset of ``ids`` that are questions in the archive."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._db.execute(f"SELECT id FROM questions WHERE id IN ({marks})", chunk))
+        return found
+
+    def titles(self, ids: Iterable[str]) -> dict[str, str]:
+        """Main titles of the given ids (missing ids are left out)."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self._db.execute(f"SELECT id, title FROM questions WHERE id IN ({marks})", chunk).fetchall())
+        return out
+
+    def find_by_title(self, title: str) -> str | None:
+        """The id of the question with this title (after normalisation), if in the archive."""
+        qid = question_id(title)
+        return qid if self._db.execute("SELECT 1 FROM questions WHERE id = ?", (qid,)).fetchone() else None
+
+    def iter_titles(self) -> Iterator[tuple[str, str]]:
+        """Every ``(id, title)`` pair the matcher should know: main titles, then alternate titles."""
+        for qid, title, alts in self._db.execute("SELECT id, title, alt_titles FROM questions ORDER BY id"):
+            yield qid, title
+            if alts != "[]":
+                for alt in json.loads(alts):
+                    yield qid, alt
+
+    def iter_questions(self) -> Iterator[Question]:
+        """Every question, in id order (for export)."""
+        ids = [r[0] for r in self._db.execute("SELECT id FROM questions ORDER BY id")]
+        for qid in ids:
+            q = self.get(qid)
+            if q is not None:
+                yield q
+
+    def random_id(self) -> str | None:
+        row = self._db.execute(
+            "SELECT id FROM questions LIMIT 1 OFFSET"
+            " (SELECT abs(random()) % max(1, (SELECT count(*) FROM questions)))"
+        ).fetchone()
+        return row[0] if row else None
+
+    def counts(self) -> Counts:
+        one = self._db.execute
+        return Counts(
+            questions=one("SELECT count(*) FROM questions").fetchone()[0],
+            pages=one("SELECT count(*) FROM pages").fetchone()[0],
+            answers=one("SELECT count(*) FROM answers").fetchone()[0],
+        )
+
+    # -- query log ---------------------------------------------------------------------------
+
+    def log_query(
+        self, user_id: int | None, query: str, band: str, score: float, qid: str | None, *, salt: str = ""
+    ) -> None:
+        """Record one question asked (the user id is stored hashed, never in clear)."""
+        user_hash = hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:16]
+        self._db.execute(
+            "INSERT INTO query_log(ts, user_hash, query, band, score, question_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), user_hash, query[:500], band, float(score), qid),
+        )
+
+    def misses(self, limit: int = 20, *, since: float = 0.0) -> list[MissRow]:
+        """The most frequent questions that got no direct answer: what the archive should add."""
+        rows = self._db.execute(
+            "SELECT query, count(*) AS n, band, max(score) FROM query_log"
+            " WHERE band != 'answer' AND ts >= ? GROUP BY query, band ORDER BY n DESC, query LIMIT ?",
+            (since, limit),
+        )
+        return [MissRow(q, n, band, round(score, 1)) for q, n, band, score in rows]
+
+    # -- handled updates (exactly-once replies across restarts) ----------------------------
+
+    def claim_update(self, update_id: int) -> bool:
+        """Record that an update is being handled; False if it was handled before."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO handled_updates(update_id, ts) VALUES (?, ?)", (update_id, time.time())
+        )
+        return cur.rowcount == 1
+
+    def prune_updates(self, older_than: float) -> None:
+        self._db.execute("DELETE FROM handled_updates WHERE ts < ?", (time.time() - older_than,))

@@ -1,0 +1,144 @@
+"""Ingesting folders: merging, idempotence, bad files, encodings, JSON Lines, interruption."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.archive.ids import question_id
+from bot.archive.jsonl import from_json, to_json
+from bot.ingest import decode_bytes, ingest
+from bot.store import Store
+from tests.pages import make_page, write
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(str(tmp_path / "archive.db"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def archive(tmp_path):
+    folder = tmp_path / "pages"
+    shutil.copytree(FIXTURES, folder)
+    return folder
+
+
+def test_folder_with_good_and_bad_files_ingests_the_good_and_reports_the_bad(store, archive):
+    report = ingest(store, [str(archive)])
+    skipped = {Path(p).name: reason for p, reason in report.skipped}
+    assert set(skipped) == {"binary.bin", "empty.txt", "not_a_page.txt"}
+    assert "not an archive page" in skipped["not_a_page.txt"]
+    assert report.pages == 5
+    assert store.counts().questions == 4  # resnet's two pages merge into one question
+    resnet = store.get(question_id("ResNet 的残差连接为什么有效?"))
+    assert len(resnet.answers) == 5
+    assert len({r.title for r in resnet.related}) == len(resnet.related)
+
+
+def test_gb18030_and_bom_crlf_files_are_read(store, archive):
+    ingest(store, [str(archive)])
+    trad = store.get(question_id("熬夜後怎麼補救?"))
+    assert trad.answers[0].author == "繁體作者"
+    coffee = store.get(question_id("每天喝咖啡对身体有害吗?"))
+    assert coffee.answers[0].text == "每天三四杯没问题。\n\n注意糖。"
+
+
+def test_decode_prefers_utf8_then_gb18030():
+    assert decode_bytes("中文".encode()) == "中文"
+    assert decode_bytes("中文".encode("gb18030")) == "中文"
+    assert decode_bytes(b"\xef\xbb\xbf\xe4\xb8\xad") == "中"
+
+
+def test_reingesting_the_same_folder_changes_nothing(store, archive):
+    ingest(store, [str(archive)])
+    version = store.fingerprint()
+    exported = [to_json(q) for q in store.iter_questions()]
+    again = ingest(store, [str(archive)])
+    assert again.pages == 0 and again.unchanged == 5 and not again.changed
+    assert store.fingerprint() == version
+    assert [to_json(q) for q in store.iter_questions()] == exported
+
+
+def test_forced_reingest_is_idempotent_too(store, archive):
+    ingest(store, [str(archive)])
+    exported = [to_json(q) for q in store.iter_questions()]
+    ingest(store, [str(archive)], force=True)
+    assert [to_json(q) for q in store.iter_questions()] == exported
+
+
+def test_changed_and_new_files_update_the_archive(store, archive):
+    ingest(store, [str(archive)])
+    write(archive, "dropout_p1.txt", make_page("Dropout 和 Batch Norm 能一起用吗?", 1, [("new", "改过的回答。")]))
+    write(archive, "sub/new.txt", make_page("新加的问题?", 1))
+    report = ingest(store, [str(archive)])
+    assert report.pages == 2
+    assert store.get(question_id("Dropout 和 Batch Norm 能一起用吗?")).answers[0].text == "改过的回答。"
+    assert store.get(question_id("新加的问题?")) is not None
+
+
+def test_prune_removes_questions_whose_files_are_gone(store, archive):
+    ingest(store, [str(archive)])
+    os.remove(archive / "dropout_p1.txt")
+    ingest(store, [str(archive)])
+    assert store.get(question_id("Dropout 和 Batch Norm 能一起用吗?")) is not None  # no --prune: kept
+    report = ingest(store, [str(archive)], prune=True)
+    assert report.removed_files == 1
+    assert store.get(question_id("Dropout 和 Batch Norm 能一起用吗?")) is None
+
+
+def test_missing_path_is_reported(store, tmp_path):
+    report = ingest(store, [str(tmp_path / "nope")])
+    assert report.skipped == [(str(tmp_path / "nope"), "no such file or folder")]
+
+
+def test_jsonl_export_import_round_trip_is_exact(store, archive, tmp_path):
+    ingest(store, [str(archive)])
+    exported = "".join(to_json(q) + "\n" for q in store.iter_questions())
+    dump = write(tmp_path, "dump.jsonl", exported)
+    fresh = Store.open(str(tmp_path / "fresh.db"))
+    report = ingest(fresh, [str(dump)])
+    assert report.imported == 4 and not report.skipped
+    assert "".join(to_json(q) + "\n" for q in fresh.iter_questions()) == exported
+    fresh.close()
+
+
+def test_bad_jsonl_lines_are_reported_with_line_numbers(store, tmp_path):
+    good = to_json(from_json('{"title": "好的问题?", "answers": [{"author": "a", "text": "b"}]}'))
+    dump = write(tmp_path, "d.jsonl", f"{good}\n{{broken\n[1,2]\n{{\"title\": \"\"}}\n")
+    report = ingest(store, [str(dump)])
+    assert report.imported == 1
+    assert [p.rsplit(":", 1)[1] for p, _ in report.skipped] == ["2", "3", "4"]
+
+
+def test_ingest_killed_half_way_leaves_previous_archive_intact(store, archive, tmp_path):
+    ingest(store, [str(archive)])
+    before = [to_json(q) for q in store.iter_questions()]
+    big = tmp_path / "big"
+    for i in range(400):
+        write(big, f"{i:04d}.txt", make_page(f"批量问题{i}号?", 1, [("a", "回答" * 50)]))
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from bot.ingest import ingest
+        from bot.store import Store
+        s = Store.open({store.path!r})
+        def progress(report):
+            if report.files >= 200:
+                os.kill(os.getpid(), signal.SIGKILL)
+        ingest(s, [{str(big)!r}], progress=progress, progress_every=50)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert proc.returncode == -9
+    reopened = Store.open(store.path)
+    assert [to_json(q) for q in reopened.iter_questions()] == before
+    reopened.close()

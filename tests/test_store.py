@@ -1,0 +1,125 @@
+"""The SQLite store: merging pages, stable ids, resolution of links, migrations, query log."""
+
+import sqlite3
+
+import pytest
+
+from bot.archive.ids import question_id
+from bot.archive.parse import parse_page
+from bot.models import Answer, Link, Question
+from bot.store import SCHEMA_VERSION, Store, StoreError
+from tests.pages import make_page
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(str(tmp_path / "archive.db"))
+    yield s
+    s.close()
+
+
+def put(store, text, source):
+    with store.transaction():
+        return store.put_page(parse_page(text).page, source)
+
+
+def test_question_id_is_short_ascii_and_stable_across_spelling_variants():
+    qid = question_id("Resnet是否只是一个深度学习的trick? 第1页")
+    assert qid == question_id("resnet 是否只是一个深度学习的 trick？")
+    assert len(qid) == 12 and qid.isascii() and qid.isalnum()
+    assert qid != question_id("Resnet是否只是一个深度学习的trick吗?")
+
+
+def test_pages_of_one_question_merge_in_page_order(store):
+    put(store, make_page("合并的问题?", 2, [("b", "第二页的回答。")], ["乙?", "甲?"]), "/a/p2.txt")
+    qid = put(store, make_page("合并的问题?", 1, [("a", "第一页的回答。")], ["甲?"]), "/a/p1.txt")
+    q = store.get(qid)
+    assert [a.author for a in q.answers] == ["a", "b"]
+    assert [r.title for r in q.related] == ["甲?", "乙?"]
+    assert q.sources == ("/a/p1.txt", "/a/p2.txt")
+    assert store.counts().questions == 1
+
+
+def test_same_page_twice_adds_nothing(store):
+    text = make_page("重复的问题?", 1, [("a", "回答。")])
+    put(store, text, "/a/x.txt")
+    put(store, text, "/b/copy-of-x.txt")
+    assert store.counts().questions == 1 and store.counts().answers == 1
+
+
+def test_related_and_neighbours_resolve_to_ids_only_when_archived(store):
+    other = put(store, make_page("另一个问题?", 1), "/o.txt")
+    qid = put(store, make_page("主问题?", 1, related=["另一个问题？", "不存在的问题?"], prev="另一个问题?", nxt="没有?"),
+              "/m.txt")
+    q = store.get(qid)
+    assert q.related == (Link("另一个问题？", other), Link("不存在的问题?", None))
+    assert q.prev == Link("另一个问题?", other) and q.next == Link("没有?", None)
+
+
+def test_changed_page_replaces_its_answers(store):
+    qid = put(store, make_page("会变的问题?", 1, [("a", "旧回答。")]), "/p.txt")
+    put(store, make_page("会变的问题?", 1, [("a", "新回答。"), ("b", "另一个。")]), "/p.txt")
+    assert [a.text for a in store.get(qid).answers] == ["新回答。", "另一个。"]
+
+
+def test_a_file_whose_title_changed_moves_to_the_new_question(store):
+    old = put(store, make_page("旧标题?", 1), "/p.txt")
+    new = put(store, make_page("新标题?", 1), "/p.txt")
+    assert store.get(old) is None and store.get(new) is not None
+
+
+def test_imported_question_keeps_its_alternates_and_sources(store):
+    q = Question(id="abc123", title="标题?", answers=(Answer("x", "y"),), related=(Link("r?"),),
+                 prev=Link("p?"), next=None, alt_titles=("别名?",), sources=("s1", "s2"))
+    with store.transaction():
+        store.put_question(q)
+    assert store.get("abc123") == q
+    assert list(store.iter_titles()) == [("abc123", "标题?"), ("abc123", "别名?")]
+
+
+def test_failed_transaction_leaves_store_unchanged(store):
+    put(store, make_page("原来的问题?", 1), "/a.txt")
+    before = store.fingerprint()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put_page(parse_page(make_page("新问题?", 1)).page, "/b.txt")
+        store.bump_version()
+        raise RuntimeError("killed")
+    assert store.counts().questions == 1 and store.fingerprint() == before
+
+
+def test_migrations_bring_a_new_store_to_the_current_version(store):
+    assert store.schema_version == SCHEMA_VERSION
+
+
+def test_store_from_a_newer_program_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer archive-bot"):
+        Store.open(str(path))
+
+
+def test_corrupt_or_missing_store_is_reported_with_its_path(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match=str(bad)):
+        Store.open(str(bad))
+    with pytest.raises(StoreError, match="does not exist"):
+        Store.open(str(tmp_path / "missing.db"), create=False)
+
+
+def test_query_log_hashes_users_and_reports_misses(store):
+    for _ in range(3):
+        store.log_query(42, "没有的问题", "no_match", 12.0, None)
+    store.log_query(42, "有的问题", "answer", 95.0, "q1")
+    store.log_query(7, "模糊的问题", "did_you_mean", 60.0, "q2")
+    misses = store.misses(10)
+    assert [(m.query, m.count) for m in misses] == [("没有的问题", 3), ("模糊的问题", 1)]
+    raw = store._db.execute("SELECT user_hash FROM query_log").fetchall()
+    assert all("42" != h[0] for h in raw)
+
+
+def test_update_claimed_once(store):
+    assert store.claim_update(5) is True
+    assert store.claim_update(5) is False
