@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config, parse_config
+from bot.state import StateStore
 from bot.store import Store, StoreError
 
 DEFAULT_CONFIG = os.path.join("config", "example.yaml")

@@ -72,12 +72,19 @@ class ArchiveConfig:
 
     db: str = "archive.db"
     index: str = ""
+    state_db: str = ""
     paths: tuple[str, ...] = ()
     ingest_on_start: bool = False
 
     @property
     def index_path(self) -> str:
+        """The saved search index: ``index``, else next to the store."""
         return self.index or self.db + ".index"
+
+    @property
+    def state_path(self) -> str:
+        """The bot's own state (query log, answered updates): ``state_db``, else next to the store."""
+        return self.state_db or self.db + ".state"
 
 
 @dataclass(frozen=True)
@@ -310,8 +317,9 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
     def res(p: str) -> str:
         return p if not p or os.path.isabs(p) else str((base / p).resolve())
 
+    a = cfg.archive
     archive = dataclasses.replace(
-        cfg.archive, db=res(cfg.archive.db), index=res(cfg.archive.index), paths=tuple(res(p) for p in cfg.archive.paths)
+        a, db=res(a.db), index=res(a.index), state_db=res(a.state_db), paths=tuple(res(p) for p in a.paths)
     )
     return dataclasses.replace(cfg, archive=archive)
 

@@ -1,4 +1,4 @@
-"""The archive's SQLite store: schema, migrations, page upserts, question reads, query log.
+"""The archive's SQLite store: schema, migrations, page upserts, question reads.
 
 One file (WAL mode, so a running bot reads while an ingest writes). A question is the merge of
 its pages: answers in page order, related titles united without repeats. Writes happen inside
@@ -7,31 +7,20 @@ its pages: answers in page order, related titles united without repeats. Writes 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.archive.ids import question_id
 from bot.archive.parse import Page
 from bot.models import Answer, Link, Question
+from bot.sqlitedb import StoreError, open_db, run_script, transaction
 
-
-class StoreError(Exception):
-    """The store file cannot be opened or used; the message names the file."""
-
-
-def _script(db: sqlite3.Connection, sql: str) -> None:
-    """Run several statements inside the caller's transaction (``executescript`` would commit)."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            db.execute(statement)
+__all__ = ["Counts", "Store", "StoreError"]
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -40,7 +29,7 @@ def _v1(db: sqlite3.Connection) -> None:
     ``pages.origin`` is 'page' (a saved page file, ``source`` = its path) or 'jsonl' (an imported
     record, ``source`` = the JSON list of the record's sources).
     """
-    _script(
+    run_script(
         db,
         """
         CREATE TABLE questions (
@@ -90,36 +79,9 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
-def _v2(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        """
-        CREATE TABLE query_log (
-            id INTEGER PRIMARY KEY,
-            ts REAL NOT NULL,
-            user_hash TEXT NOT NULL,
-            query TEXT NOT NULL,
-            band TEXT NOT NULL,
-            score REAL NOT NULL,
-            question_id TEXT
-        );
-        CREATE INDEX query_log_by_band ON query_log(band, query);
-        """
-    )
-
-
-def _v3(db: sqlite3.Connection) -> None:
-    _script(
-        db,
-        """
-        CREATE TABLE handled_updates (update_id INTEGER PRIMARY KEY, ts REAL NOT NULL);
-        """
-    )
-
-
 # Numbered migrations: MIGRATIONS[n-1] upgrades a store from version n-1 to n. Never edit one
 # that has shipped; add the next.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1,)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -132,16 +94,6 @@ class Counts:
     answers: int
 
 
-@dataclass(frozen=True)
-class MissRow:
-    """One line of the "what to add to the archive" report."""
-
-    query: str
-    count: int
-    band: str
-    best_score: float
-
-
 class Store:
     """The SQLite archive. Build with :meth:`open`; close with :meth:`close`."""
 
@@ -149,64 +101,10 @@ class Store:
         self._db = conn
         self.path = path
 
-    # -- opening -----------------------------------------------------------------------------
-
     @classmethod
     def open(cls, path: str, *, create: bool = True, readonly: bool = False) -> Store:
         """Open (and migrate) the store at ``path``. Raises :class:`StoreError` naming the file."""
-        if path != ":memory:":
-            if not os.path.exists(path):
-                if not create or readonly:
-                    raise StoreError(f"{path}: the archive store does not exist (run `archive-bot ingest` first)")
-                parent = os.path.dirname(os.path.abspath(path))
-                if not os.path.isdir(parent):
-                    try:
-                        os.makedirs(parent, exist_ok=True)
-                    except OSError as exc:
-                        raise StoreError(f"{path}: cannot create the folder {parent}: {exc.strerror}") from None
-            elif os.path.isdir(path):
-                raise StoreError(f"{path}: is a folder, not an SQLite store file")
-        try:
-            uri = Path(path).absolute().as_uri() + "?mode=ro" if readonly else path
-            conn = sqlite3.connect(uri, uri=readonly, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            if not readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            store = cls(conn, path)
-            if not readonly:
-                store._migrate()
-            else:
-                store._check_version()
-            quick = conn.execute("PRAGMA quick_check(1)").fetchone()
-            if quick is None or quick[0] != "ok":
-                conn.close()
-                raise StoreError(f"{path}: the store file is damaged ({quick[0] if quick else 'no answer'})")
-            return store
-        except sqlite3.DatabaseError as exc:
-            msg = str(exc)
-            if "readonly" in msg or "read-only" in msg:
-                raise StoreError(f"{path}: the store is read-only for this user ({msg})") from None
-            if "not a database" in msg or "malformed" in msg or "file is encrypted" in msg:
-                raise StoreError(f"{path}: not a valid archive store, or the file is damaged ({msg})") from None
-            raise StoreError(f"{path}: cannot open the archive store ({msg})") from None
-
-    def _check_version(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: schema version {version}, this program needs {SCHEMA_VERSION}")
-
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: made by a newer archive-bot (schema {version} > {SCHEMA_VERSION}); upgrade archive-bot"
-            )
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            with self.transaction():
-                MIGRATIONS[number - 1](self._db)
-                self._db.execute(f"PRAGMA user_version = {number}")
+        return cls(open_db(path, MIGRATIONS, what="archive store", create=create, readonly=readonly), path)
 
     def close(self) -> None:
         self._db.close()
@@ -217,17 +115,9 @@ class Store:
 
     # -- transactions ------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """One atomic write: everything inside commits together or not at all."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            self._db.execute("COMMIT")
+        return transaction(self._db)
 
     def bump_version(self) -> str:
         """Mark the archive as changed (call inside the transaction that changed it)."""
@@ -461,36 +351,3 @@ class Store:
             pages=one("SELECT count(*) FROM pages").fetchone()[0],
             answers=one("SELECT count(*) FROM answers").fetchone()[0],
         )
-
-    # -- query log ---------------------------------------------------------------------------
-
-    def log_query(
-        self, user_id: int | None, query: str, band: str, score: float, qid: str | None, *, salt: str = ""
-    ) -> None:
-        """Record one question asked (the user id is stored hashed, never in clear)."""
-        user_hash = hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:16]
-        self._db.execute(
-            "INSERT INTO query_log(ts, user_hash, query, band, score, question_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (time.time(), user_hash, query[:500], band, float(score), qid),
-        )
-
-    def misses(self, limit: int = 20, *, since: float = 0.0) -> list[MissRow]:
-        """The most frequent questions that got no direct answer: what the archive should add."""
-        rows = self._db.execute(
-            "SELECT query, count(*) AS n, band, max(score) FROM query_log"
-            " WHERE band != 'answer' AND ts >= ? GROUP BY query, band ORDER BY n DESC, query LIMIT ?",
-            (since, limit),
-        )
-        return [MissRow(q, n, band, round(score, 1)) for q, n, band, score in rows]
-
-    # -- handled updates (exactly-once replies across restarts) ----------------------------
-
-    def claim_update(self, update_id: int) -> bool:
-        """Record that an update is being handled; False if it was handled before."""
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO handled_updates(update_id, ts) VALUES (?, ?)", (update_id, time.time())
-        )
-        return cur.rowcount == 1
-
-    def prune_updates(self, older_than: float) -> None:
-        self._db.execute("DELETE FROM handled_updates WHERE ts < ?", (time.time() - older_than,))

@@ -43,7 +43,8 @@ def test_title_without_page_number_is_page_one():
 
 
 def test_crlf_bom_fullwidth_and_ideographic_spaces_are_handled():
-    text = "\ufeff" + make_page("全角\u3000空格的问题？", 3, [("作者\u3000甲", "第一段。\u3000\n\n第二段。")]).replace("\n", "\r\n")
+    page_text = make_page("全角\u3000空格的问题？", 3, [("作者\u3000甲", "第一段。\u3000\n\n第二段。")])
+    text = "\ufeff" + page_text.replace("\n", "\r\n")
     page = parse_page(text).page
     assert page.title == "全角 空格的问题？"
     assert page.page_no == 3

@@ -49,8 +49,8 @@ def test_same_page_twice_adds_nothing(store):
 
 def test_related_and_neighbours_resolve_to_ids_only_when_archived(store):
     other = put(store, make_page("另一个问题?", 1), "/o.txt")
-    qid = put(store, make_page("主问题?", 1, related=["另一个问题？", "不存在的问题?"], prev="另一个问题?", nxt="没有?"),
-              "/m.txt")
+    text = make_page("主问题?", 1, related=["另一个问题？", "不存在的问题?"], prev="另一个问题?", nxt="没有?")
+    qid = put(store, text, "/m.txt")
     q = store.get(qid)
     assert q.related == (Link("另一个问题？", other), Link("不存在的问题?", None))
     assert q.prev == Link("另一个问题?", other) and q.next == Link("没有?", None)
@@ -107,19 +107,3 @@ def test_corrupt_or_missing_store_is_reported_with_its_path(tmp_path):
         Store.open(str(bad))
     with pytest.raises(StoreError, match="does not exist"):
         Store.open(str(tmp_path / "missing.db"), create=False)
-
-
-def test_query_log_hashes_users_and_reports_misses(store):
-    for _ in range(3):
-        store.log_query(42, "没有的问题", "no_match", 12.0, None)
-    store.log_query(42, "有的问题", "answer", 95.0, "q1")
-    store.log_query(7, "模糊的问题", "did_you_mean", 60.0, "q2")
-    misses = store.misses(10)
-    assert [(m.query, m.count) for m in misses] == [("没有的问题", 3), ("模糊的问题", 1)]
-    raw = store._db.execute("SELECT user_hash FROM query_log").fetchall()
-    assert all("42" != h[0] for h in raw)
-
-
-def test_update_claimed_once(store):
-    assert store.claim_update(5) is True
-    assert store.claim_update(5) is False

@@ -1,0 +1,30 @@
+"""The bot's state store: query log with hashed users, handled updates."""
+
+from bot.state import StateStore
+
+
+def test_query_log_hashes_users_and_reports_misses(tmp_path):
+    state = StateStore.open(str(tmp_path / "state.db"))
+    for _ in range(3):
+        state.log_query(42, "没有的问题", "no_match", 12.0, None)
+    state.log_query(42, "有的问题", "answer", 95.0, "q1")
+    state.log_query(7, "模糊的问题", "did_you_mean", 60.0, "q2")
+    assert [(m.query, m.count, m.band) for m in state.misses(10)] == [
+        ("没有的问题", 3, "no_match"), ("模糊的问题", 1, "did_you_mean")]
+    hashes = {h for (h,) in state._db.execute("SELECT user_hash FROM query_log")}
+    assert len(hashes) == 2 and "42" not in hashes and "7" not in hashes
+
+
+def test_user_hash_is_stable_across_reopen(tmp_path):
+    path = str(tmp_path / "state.db")
+    first = StateStore.open(path).user_hash(42)
+    assert StateStore.open(path).user_hash(42) == first
+
+
+def test_handled_update_is_remembered_across_reopen(tmp_path):
+    path = str(tmp_path / "state.db")
+    state = StateStore.open(path)
+    assert not state.was_handled(5)
+    state.mark_handled(5)
+    state.close()
+    assert StateStore.open(path).was_handled(5)
