@@ -81,9 +81,10 @@ def load_matcher(
 class Answerer:
     """Store + matcher: answers text queries with records."""
 
-    def __init__(self, store: Store, matcher: Matcher) -> None:
+    def __init__(self, store: Store, matcher: Matcher, matcher_fingerprint: str = "") -> None:
         self.store = store
         self.matcher = matcher
+        self.matcher_fingerprint = matcher_fingerprint
 
     def ask(self, text: str, k: int = 3) -> Outcome:
         """Match ``text`` and fetch what the reply needs."""

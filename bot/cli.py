@@ -6,18 +6,16 @@ ingest | export | show | ask | run | check-config | stats
 from __future__ import annotations
 
 import argparse
-import html
+import contextlib
 import json
 import logging
 import os
-import re
 import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config, parse_config
-from bot.state import StateStore
 from bot.store import Store, StoreError
 
 DEFAULT_CONFIG = os.path.join("config", "example.yaml")
@@ -50,12 +48,14 @@ def _open_store(cfg: Config, *, create: bool = False) -> Store:
     return Store.open(cfg.archive.db, create=create)
 
 
-def _progress(stream: TextIO):  # noqa: ANN202 - a small closure
+def _progress(stream: TextIO):
     started = time.perf_counter()
 
-    def show(report) -> None:  # noqa: ANN001
+    def show(report) -> None:
         rate = report.files / max(time.perf_counter() - started, 1e-9)
-        stream.write(f"\r{report.files} files, {report.pages} pages, {len(report.skipped)} skipped ({rate:.0f} files/s)")
+        stream.write(
+            f"\r{report.files} files, {report.pages} pages, {len(report.skipped)} skipped ({rate:.0f} files/s)"
+        )
         stream.flush()
 
     return show
@@ -108,18 +108,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     cfg = _load(args)
     store = _open_store(cfg)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
-        n = 0
-        for q in store.iter_questions():
-            out.write(to_json(q) + "\n")
-            n += 1
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
+            n = 0
+            for q in store.iter_questions():
+                out.write(to_json(q) + "\n")
+                n += 1
         if args.output:
             print(f"{n} questions written to {args.output}", file=sys.stderr)
     finally:
         store.close()
-        if args.output:
-            out.close()
     return 0
 
 
@@ -141,7 +140,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plain_question(q) -> str:  # noqa: ANN001
+def _plain_question(q) -> str:
     lines = [f"{q.title}   [{q.id}]", ""]
     for n, a in enumerate(q.answers, start=1):
         lines += [f"#{n} {a.author}:", a.text, ""]
@@ -154,14 +153,11 @@ def _plain_question(q) -> str:  # noqa: ANN001
     return "\n".join(lines)
 
 
-def html_to_text(text: str) -> str:
-    """Telegram HTML → terminal text (tags dropped, entities unescaped)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answerer import Answerer, load_matcher, matcher_settings
-    from bot.render import Renderer, settings_from_config
+    from bot.htmltext import visible_text
+    from bot.render import Renderer
+    from bot.service import render_settings
 
     cfg = _load(args)
     store = _open_store(cfg, create=True)
@@ -187,10 +183,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"band: {outcome.band.value}   ({elapsed_ms:.1f} ms)")
         for n, (hit, title) in enumerate(outcome.candidates, start=1):
             print(f"  {n}. {hit.score:5.1f}  {title}  [{hit.key}]")
-        renderer = Renderer(settings_from_config(cfg))
-        reply = renderer.for_outcome(outcome, args.question, locale=args.locale or cfg.locale)
+        renderer = Renderer(render_settings(cfg))
+        reply = renderer.outcome(outcome, args.question, locale=args.locale or cfg.locale)
         print("\n" + "-" * 60)
-        print(html_to_text(reply.text))
+        print(visible_text(reply.text))
         for row in reply.buttons:
             print("  " + " | ".join(f"[{b.text}]" for b in row))
     finally:
@@ -240,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, helptext: str, func) -> argparse.ArgumentParser:  # noqa: ANN001
+    def add(name: str, helptext: str, func) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext, description=helptext)
         p.set_defaults(func=func)
         if name != "check-config":

@@ -63,6 +63,8 @@ class TelegramConfig:
     request_timeout: float = 15.0
     max_retries: int = 5
     concurrent_updates: int = 8
+    overall_max_rate: float = 30.0
+    group_max_rate: float = 20.0
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
 
 
@@ -75,6 +77,7 @@ class ArchiveConfig:
     state_db: str = ""
     paths: tuple[str, ...] = ()
     ingest_on_start: bool = False
+    reload_interval: float = 30.0
 
     @property
     def index_path(self) -> str:
@@ -281,8 +284,15 @@ def _check(cfg: Config, problems: list[str], *, require_token: bool) -> None:
     for key, value in positive.items():
         if value <= 0:
             problems.append(f"{key}: must be greater than 0, got {value}")
-    for key, value in {"telegram.poll_interval": tg.poll_interval, "telegram.max_retries": tg.max_retries,
-                       "answers.max_related": cfg.answers.max_related}.items():
+    non_negative = {
+        "telegram.poll_interval": tg.poll_interval,
+        "telegram.max_retries": tg.max_retries,
+        "telegram.overall_max_rate": tg.overall_max_rate,
+        "telegram.group_max_rate": tg.group_max_rate,
+        "archive.reload_interval": cfg.archive.reload_interval,
+        "answers.max_related": cfg.answers.max_related,
+    }
+    for key, value in non_negative.items():
         if value < 0:
             problems.append(f"{key}: must not be negative, got {value}")
     if cfg.answers.per_message > 10:

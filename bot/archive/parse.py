@@ -85,7 +85,7 @@ def parse_page(text: str) -> ParseResult:
     """Parse one page's text. Never raises; a non-page yields ``page=None`` and a reason."""
     try:
         return _parse(text)
-    except Exception as exc:  # noqa: BLE001 - the contract is: never raise on bad text
+    except Exception as exc:
         return ParseResult(None, f"unreadable page: {type(exc).__name__}")
 
 

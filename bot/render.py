@@ -1,0 +1,468 @@
+"""Replies as pure data: Telegram-HTML text plus inline-keyboard buttons, within Telegram's limits.
+
+Nothing here imports ``telegram``; the handlers turn ``Reply``/``Button``/``InlineItem`` into PTB
+objects (``parse_mode=HTML``, ``InlineKeyboardButton(text, callback_data=..., url=...,
+switch_inline_query=...)``). Guarantees of every ``Reply``: text non-empty, at most 4096 UTF-16
+units even as HTML source, every archive/user string escaped, only the tags b, i, a, code and
+balanced; at most 8 buttons a row and 100 in all; every button has non-empty text and exactly one
+action; callback data comes from ``bot.callbacks`` (≤ 64 bytes). ``Reply`` and ``Button`` check
+these on construction.
+
+``/random`` reuses ``Renderer.question``; a plain-text fallback is ``htmltext.visible_text(text)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from bot import callbacks as cb
+from bot.htmltext import (
+    MESSAGE_LIMIT,
+    clean,
+    escape,
+    split_html,
+    trim_at_sentence,
+    truncate_width,
+    utf16_len,
+)
+from bot.i18n import LOCALES, Strings, is_supported, strings
+from bot.models import Answer, Band, Hit, Link, Question
+
+if TYPE_CHECKING:
+    from bot.answerer import Outcome
+
+MAX_ROW = 8
+MAX_BUTTONS = 100
+ALERT_LIMIT = 200
+LABEL_WIDTH = 40
+"""Display columns of a full-row button label (a CJK character takes 2)."""
+HALF_LABEL_WIDTH = 20
+TITLE_CHARS = 300
+AUTHOR_CHARS = 64
+INLINE_TITLE_CHARS = 100
+INLINE_DESCRIPTION_CHARS = 120
+SWITCH_INLINE_CHARS = 200
+MAX_CANDIDATES = 3
+MIN_ANSWER_UNITS = 200
+MAX_INLINE_RESULTS = 10
+_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}", re.ASCII)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class Button:
+    """One inline-keyboard button: label plus exactly one of callback ``data``, ``url``, ``switch_inline``."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+    switch_inline: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("button text is empty")
+        if sum(x is not None for x in (self.data, self.url, self.switch_inline)) != 1:
+            raise ValueError(f"button needs exactly one action: {self!r}")
+        if self.data is not None and (not self.data.isascii() or not 0 < len(self.data) <= cb.MAX_BYTES):
+            raise ValueError(f"bad callback data: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message: Telegram-HTML ``text`` and rows of ``buttons``."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    disable_preview: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("reply text is empty")
+        if utf16_len(self.text) > MESSAGE_LIMIT:
+            raise ValueError(f"reply text too long: {utf16_len(self.text)} UTF-16 units")
+        if any(not row or len(row) > MAX_ROW for row in self.buttons):
+            raise ValueError("a button row is empty or has more than 8 buttons")
+        if sum(len(row) for row in self.buttons) > MAX_BUTTONS:
+            raise ValueError("more than 100 buttons")
+
+
+@dataclass(frozen=True)
+class InlineItem:
+    """One inline-query result: an article sending ``reply``; ``title`` and ``description`` are plain text."""
+
+    id: str
+    title: str
+    description: str
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How replies look. ``url_template`` is formatted with ``id`` and a URL-quoted ``title``."""
+
+    answers_per_message: int = 3
+    answer_chars: int = 600
+    url_template: str | None = None
+    bot_username: str | None = None
+    max_related: int = 10
+    locale: str = "zh-Hans"
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first bad field."""
+        if not 1 <= self.answers_per_message <= 10:
+            raise ValueError("answers_per_message must be 1..10")
+        if not 40 <= self.answer_chars <= 3500:
+            raise ValueError("answer_chars must be 40..3500")
+        if not 0 <= self.max_related <= 20:
+            raise ValueError("max_related must be 0..20")
+        if not is_supported(self.locale):
+            raise ValueError(f"locale must be one of {', '.join(LOCALES)}")
+        if self.bot_username is not None and not _BOT_USERNAME.fullmatch(self.bot_username.lstrip("@")):
+            raise ValueError(f"bad bot_username: {self.bot_username!r}")
+        if self.url_template is not None:
+            try:
+                url = self.url_template.format(id="abc", title="t")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"url_template may use only {{id}} and {{title}}: {exc}") from exc
+            if not url.startswith(("https://", "http://")):
+                raise ValueError("url_template must start with http:// or https://")
+
+
+def _cost(markup: str) -> int:
+    return utf16_len(markup)
+
+
+def _paragraphs(text: str) -> str:
+    """Clean answer text: no trailing spaces on lines, at most one blank line between paragraphs."""
+    lines = [line.rstrip() for line in clean(text).split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+def _rows(buttons: Sequence[Button], per_row: int) -> list[tuple[Button, ...]]:
+    return [tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+class Renderer:
+    """Builds replies; constructed once from ``RenderSettings`` (validated: ValueError names the field).
+
+    Every method takes an optional locale, typically ``i18n.pick_locale(user.language_code,
+    settings.locale)``; None or an unsupported value means ``settings.locale``.
+    """
+
+    def __init__(self, settings: RenderSettings | None = None) -> None:
+        self.settings = settings or RenderSettings()
+        self.settings.validate()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _t(self, locale: str | None) -> Strings:
+        return strings(locale if locale and is_supported(locale) else self.settings.locale)
+
+    def _title(self, q_title: str, t: Strings) -> str:
+        """The question title as plain text, bounded in characters and escaped size."""
+        title, _ = trim_at_sentence(_one_line(q_title), TITLE_CHARS, max_units=TITLE_CHARS * 2)
+        return title or t.untitled
+
+    def _author(self, answer: Answer, t: Strings) -> str:
+        return truncate_width(answer.author, AUTHOR_CHARS) or t.anonymous
+
+    @staticmethod
+    def _label(title: str, t: Strings, prefix: str = "", width: int = LABEL_WIDTH) -> str:
+        return prefix + (truncate_width(title, width - len(prefix) * 2) or t.untitled)
+
+    def _link_button(self, q: Question, link: Link, index: int, t: Strings) -> Button | None:
+        """A related link: open it when in the archive, else search its title (None if it has none)."""
+        if link.id is not None and cb.is_valid_id(link.id):
+            return Button(self._label(link.title, t), data=cb.encode(cb.Open(link.id)))
+        if not link.title.strip():
+            return None
+        action = cb.Related(q.id, index, cb.title_check(link.title))
+        return Button(self._label(link.title, t, "🔍 "), data=cb.encode(action))
+
+    def _neighbour_button(self, q: Question, direction: str, t: Strings) -> Button | None:
+        link = q.prev if direction == "prev" else q.next
+        label = t.prev if direction == "prev" else t.next
+        if link is None:
+            return None
+        if link.id is not None and cb.is_valid_id(link.id):
+            return Button(label, data=cb.encode(cb.Open(link.id)))
+        if not link.title.strip():
+            return None
+        action = cb.Neighbour(q.id, "prev" if direction == "prev" else "next", cb.title_check(link.title))
+        return Button(label, data=cb.encode(action))
+
+    def share_button(self, q: Question, *, locale: str | None = None) -> Button:
+        """Share: Telegram's share sheet with the deep link when ``bot_username`` is set, else an
+        inline-mode switch with the title (the user picks a chat and the bot's inline results)."""
+        t = self._t(locale)
+        title = truncate_width(_one_line(q.title), SWITCH_INLINE_CHARS) or t.untitled
+        if self.settings.bot_username:
+            link = cb.deep_link(self.settings.bot_username, q.id)
+            url = f"https://t.me/share/url?url={quote(link, safe='')}&text={quote(title, safe='')}"
+            return Button(t.share, url=url)
+        return Button(t.share, switch_inline=title)
+
+    def web_url(self, q: Question) -> str | None:
+        """The page's URL from ``url_template``, or None when no template is set."""
+        template = self.settings.url_template
+        return template.format(id=q.id, title=quote(clean(q.title), safe="")) if template else None
+
+    def _candidates(
+        self, candidates: Sequence[tuple[Hit, str]], t: Strings
+    ) -> tuple[list[str], list[tuple[Button, ...]]]:
+        """Numbered title lines (HTML) and one button a row for up to three distinct, valid candidates."""
+        lines: list[str] = []
+        rows: list[tuple[Button, ...]] = []
+        seen: set[str] = set()
+        for hit, title in candidates:
+            if len(rows) >= MAX_CANDIDATES:
+                break
+            if not cb.is_valid_id(hit.key) or hit.key in seen:
+                continue
+            seen.add(hit.key)
+            n = len(rows) + 1
+            lines.append(f"{n}. {escape(self._title(title, t))}")
+            rows.append((Button(self._label(title, t, f"{n}. "), data=cb.encode(cb.Open(hit.key))),))
+        return lines, rows
+
+    # -- answer views ----------------------------------------------------------------------------
+
+    def question(self, q: Question, *, locale: str | None = None, offset: int = 0) -> Reply:
+        """The answer view: bold title, up to ``answers_per_message`` answers from ``offset`` (0-based),
+        each trimmed at a sentence end to about ``answer_chars``; buttons for whole answers, more
+        answers, related topics, previous/next discussion, share and the web page. Also /random."""
+        t = self._t(locale)
+        s = self.settings
+        total = len(q.answers)
+        offset = max(0, min(offset, total - 1)) if total else 0
+        shown = q.answers[offset : offset + s.answers_per_message]
+
+        title = f"<b>{escape(self._title(q.title, t))}</b>"
+
+        def heading(count: int) -> str:
+            if not count:
+                return f"{title}\n\n{escape(t.no_answers)}"
+            first, last = offset + 1, offset + count
+            span = str(first) if first == last else f"{first}–{last}"
+            return f"{title}\n<i>{escape(t.answers_range.format(range=span, total=total))}</i>"
+
+        head = heading(len(shown))
+
+        related_buttons = [
+            b for i, link in enumerate(q.related[: s.max_related]) if (b := self._link_button(q, link, i, t))
+        ]
+        footer = f"\n\n<i>{escape(t.related)} ↓</i>" if related_buttons else ""
+
+        blocks: list[str] = []
+        full_buttons: list[Button] = []
+        if shown:
+            headings = [
+                f"<b>#{offset + k + 1}</b> · <i>{escape(self._author(a, t))}</i>" for k, a in enumerate(shown)
+            ]
+            while True:  # drop answers from the end (to the "more" button) until each gets a fair share
+                spare = MESSAGE_LIMIT - _cost(head) - _cost(footer) - sum(_cost(h) + 3 for h in headings)
+                per_answer = spare // len(shown)
+                if per_answer >= MIN_ANSWER_UNITS or len(shown) == 1:
+                    break
+                shown, headings = shown[:-1], headings[:-1]
+                head = heading(len(shown))
+            for k, (answer, heading) in enumerate(zip(shown, headings, strict=True)):
+                body, trimmed = trim_at_sentence(
+                    _paragraphs(answer.text) or t.empty_answer, s.answer_chars, max_units=per_answer
+                )
+                blocks.append(f"{heading}\n{escape(body)}")
+                if trimmed:
+                    index = offset + k
+                    full_buttons.append(
+                        Button(t.read_full.format(n=index + 1), data=cb.encode(cb.FullAnswer(q.id, index)))
+                    )
+        text = "\n\n".join([head, *blocks]) + footer
+
+        rows: list[tuple[Button, ...]] = _rows(full_buttons, 4)
+        remaining = total - offset - len(shown)
+        if remaining > 0:
+            more = cb.Open(q.id, offset + len(shown))
+            rows.append((Button(t.more_answers.format(k=remaining), data=cb.encode(more)),))
+        rows.extend((b,) for b in related_buttons)
+        neighbours = [b for d in ("prev", "next") if (b := self._neighbour_button(q, d, t))]
+        if neighbours:
+            rows.append(tuple(neighbours))
+        last_row = [self.share_button(q, locale=locale)]
+        url = self.web_url(q)
+        if url:
+            last_row.append(Button(t.web, url=url))
+        rows.append(tuple(last_row))
+        return Reply(text, tuple(rows))
+
+    def answer_full(self, q: Question, index: int, *, locale: str | None = None) -> list[Reply]:
+        """The whole answer ``q.answers[index]`` (0-based), split into as many messages as needed.
+
+        Parts are numbered "(i/n)" when there are several; the last one has "back to the question"
+        (the page that contains this answer) and "next answer" buttons. Raises IndexError for an
+        index outside ``q.answers`` (a stale button: answer the callback with ``stale()``).
+        """
+        if not 0 <= index < len(q.answers):
+            raise IndexError(f"question {q.id} has no answer {index}")
+        t = self._t(locale)
+        answer = q.answers[index]
+        markup = (
+            f"<b>{escape(self._title(q.title, t))}</b>\n"
+            f"<b>#{index + 1}</b> · <i>{escape(self._author(answer, t))}</i>\n\n"
+            f"{escape(_paragraphs(answer.text) or t.empty_answer)}"
+        )
+        counter_room = _cost(f"\n\n<i>{escape(t.part.format(i=9999, n=9999))}</i>")
+        parts = split_html(markup, MESSAGE_LIMIT - counter_room)
+        if len(parts) > 1:
+            parts = [
+                f"{p}\n\n<i>{escape(t.part.format(i=i, n=len(parts)))}</i>" for i, p in enumerate(parts, 1)
+            ]
+        page = index - index % self.settings.answers_per_message
+        last_row = [Button(t.back_to_question, data=cb.encode(cb.Open(q.id, page)))]
+        if index + 1 < len(q.answers):
+            last_row.append(Button(t.next_answer, data=cb.encode(cb.FullAnswer(q.id, index + 1))))
+        replies = [Reply(p) for p in parts[:-1]]
+        replies.append(Reply(parts[-1], (tuple(last_row),)))
+        return replies
+
+    # -- matching outcomes ----------------------------------------------------------------------
+
+    def did_you_mean(self, candidates: Sequence[tuple[Hit, str]], *, locale: str | None = None) -> Reply:
+        """ "Did you mean": up to three candidate titles (listed and as buttons) plus "none of these"."""
+        t = self._t(locale)
+        lines, rows = self._candidates(candidates, t)
+        text = "\n".join([f"<b>{escape(t.did_you_mean)}</b>", "", *lines]).strip()
+        rows.append((Button(t.none_of_these_button, data=cb.encode(cb.NoneOfThese())),))
+        return Reply(text, tuple(rows))
+
+    def no_match(
+        self, query: str, candidates: Sequence[tuple[Hit, str]] = (), *, locale: str | None = None
+    ) -> Reply:
+        """No archived question matches ``query``: say so, offer the nearest candidates, give tips."""
+        t = self._t(locale)
+        shown_query = truncate_width(_one_line(query), 120) or "…"
+        parts = [f"<b>{escape(t.no_match.format(query=shown_query))}</b>"]
+        lines, rows = self._candidates(candidates, t)
+        if lines:
+            parts.append("\n".join([escape(t.nearest), *lines]))
+        parts.append(escape(t.tips))
+        return Reply("\n\n".join(parts), tuple(rows))
+
+    def none_of_these(self, locale: str | None = None) -> Reply:
+        """After "none of these": apologise and suggest rephrasing."""
+        t = self._t(locale)
+        return Reply(f"{escape(t.none_of_these)}\n\n{escape(t.tips)}")
+
+    # -- fixed messages -------------------------------------------------------------------------
+
+    def start(self, locale: str | None = None) -> Reply:
+        """Welcome for /start without a payload."""
+        return Reply(escape(self._t(locale).start))
+
+    def help(self, locale: str | None = None) -> Reply:
+        """/help text."""
+        return Reply(escape(self._t(locale).help))
+
+    def not_text(self, locale: str | None = None) -> Reply:
+        """For stickers, photos, voice and empty text."""
+        return Reply(escape(self._t(locale).not_text))
+
+    def rate_limited(self, locale: str | None = None) -> Reply:
+        """The user sends too fast."""
+        return Reply(escape(self._t(locale).rate_limited))
+
+    def error(self, locale: str | None = None) -> Reply:
+        """Something went wrong; try again."""
+        return Reply(escape(self._t(locale).error))
+
+    def private(self, locale: str | None = None) -> Reply:
+        """The allow-list keeps this user out."""
+        return Reply(escape(self._t(locale).private))
+
+    def ask_usage(self, locale: str | None = None) -> Reply:
+        """/ask without a question."""
+        return Reply(escape(self._t(locale).ask_usage))
+
+    def empty_archive(self, locale: str | None = None) -> Reply:
+        """/random on an empty archive."""
+        return Reply(escape(self._t(locale).empty_archive))
+
+    def gone(self, locale: str | None = None) -> Reply:
+        """A deep link to a question no longer in the archive."""
+        return Reply(escape(self._t(locale).gone))
+
+    def reloaded(self, questions: int, locale: str | None = None) -> Reply:
+        """Admin /reload done."""
+        return Reply(escape(self._t(locale).reloaded.format(n=questions)))
+
+    def outcome(self, outcome: Outcome, query: str, *, locale: str | None = None) -> Reply:
+        """The reply for a matched query: the answer view, "did you mean", or no match."""
+        if outcome.band is Band.ANSWER and outcome.question is not None:
+            return self.question(outcome.question, locale=locale)
+        if outcome.band is Band.DID_YOU_MEAN and outcome.candidates:
+            return self.did_you_mean(outcome.candidates, locale=locale)
+        return self.no_match(query, outcome.candidates, locale=locale)
+
+    def stale(self, locale: str | None = None) -> str:
+        """Plain alert text (≤ 200 chars) for ``answerCallbackQuery`` on a button whose target changed."""
+        return self._t(locale).stale[:ALERT_LIMIT]
+
+    # -- admin and inline -----------------------------------------------------------------------
+
+    def stats(self, rows: Iterable[tuple[str, int, Band | str]], locale: str | None = None) -> Reply:
+        """The most frequent unanswered queries, one line each: count, query, band; cut to fit one message."""
+        t = self._t(locale)
+        band_names = {
+            Band.ANSWER.value: t.band_answer,
+            Band.DID_YOU_MEAN.value: t.band_did_you_mean,
+            Band.NO_MATCH.value: t.band_no_match,
+        }
+        rows = list(rows)
+        head = f"<b>{escape(t.stats_title)}</b>"
+        if not rows:
+            return Reply(f"{head}\n\n{escape(t.stats_empty)}")
+        lines: list[str] = []
+        budget = MESSAGE_LIMIT - _cost(head) - _cost(escape(t.stats_more.format(k=10**9))) - 4
+        for query, count, band in rows:
+            band_key = band.value if isinstance(band, Band) else str(band)
+            band_text = band_names.get(band_key, band_key)
+            line = (
+                f"<code>{int(count)}</code> {escape(truncate_width(_one_line(query), 60) or '…')}"
+                f" <i>{escape(truncate_width(band_text, 20) or '?')}</i>"
+            )
+            if _cost(line) + 1 > budget:
+                break
+            budget -= _cost(line) + 1
+            lines.append(line)
+        text = head + "\n\n" + "\n".join(lines)
+        if len(lines) < len(rows):
+            text += "\n" + escape(t.stats_more.format(k=len(rows) - len(lines)))
+        return Reply(text)
+
+    def inline_results(self, questions: Sequence[Question], *, locale: str | None = None) -> list[InlineItem]:
+        """Up to 10 inline results (distinct ids): title, start of the top answer, and the answer view."""
+        t = self._t(locale)
+        items: list[InlineItem] = []
+        seen: set[str] = set()
+        for q in questions:
+            if len(items) >= MAX_INLINE_RESULTS:
+                break
+            if q.id in seen:
+                continue
+            seen.add(q.id)
+            title = truncate_width(_one_line(q.title), INLINE_TITLE_CHARS) or t.untitled
+            description = t.inline_no_answers
+            if q.answers:
+                top = q.answers[0]
+                snippet = f"{self._author(top, t)}: {_one_line(top.text)}"
+                snippet = truncate_width(snippet, INLINE_DESCRIPTION_CHARS)
+                description = snippet or t.inline_no_answers
+            items.append(InlineItem(q.id, title, description, self.question(q, locale=locale)))
+        return items
