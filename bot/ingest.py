@@ -29,20 +29,20 @@ class IngestReport:
     unchanged: int = 0
     imported: int = 0
     removed_files: int = 0
-    questions_touched: set[str] = field(default_factory=set)
+    questions_removed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     total_questions: int = 0
     total_answers: int = 0
 
     @property
     def changed(self) -> bool:
-        return bool(self.questions_touched)
+        return bool(self.pages or self.imported or self.questions_removed)
 
     def summary(self) -> str:
         lines = [
             f"files: {self.files} ({self.unchanged} unchanged, {len(self.skipped)} skipped)",
             f"pages ingested: {self.pages}; JSON Lines records imported: {self.imported}",
-            f"questions changed: {len(self.questions_touched)}; files removed: {self.removed_files}",
+            f"files removed: {self.removed_files} (questions removed: {self.questions_removed})",
             f"archive now holds {self.total_questions} questions with {self.total_answers} answers",
         ]
         if self.skipped:
@@ -95,13 +95,14 @@ def ingest(
     """Ingest every file under ``paths``; commit once at the end. Missing paths are reported."""
     report = IngestReport()
     roots = list(paths)
-    seen: set[str] = set()
+    seen: set[str] = set()  # only filled for --prune, so memory stays flat on large archives
     with store.transaction():
         for root in roots:
             if not os.path.exists(root):
                 report.skipped.append((root, "no such file or folder"))
         for path in iter_files(r for r in roots if os.path.exists(r)):
-            seen.add(path)
+            if prune:
+                seen.add(path)
             report.files += 1
             _ingest_file(store, path, report, force=force)
             if progress is not None and report.files % progress_every == 0:
@@ -111,7 +112,7 @@ def ingest(
                 if os.path.isdir(root):
                     for path in store.known_files(os.path.abspath(root)):
                         if path not in seen:
-                            report.questions_touched.update(store.forget_file(path))
+                            report.questions_removed += len(store.forget_file(path))
                             report.removed_files += 1
         if report.changed:
             store.bump_version()
@@ -153,7 +154,7 @@ def _ingest_file(store: Store, path: str, report: IngestReport, *, force: bool) 
         if result.page is None:
             report.skipped.append((path, result.problem or "not a page"))
             return
-        report.questions_touched.add(store.put_page(result.page, path))
+        store.put_page(result.page, path)
         report.pages += 1
     store.record_file(path, st.st_size, st.st_mtime_ns, sha)
 
@@ -168,5 +169,4 @@ def _import_jsonl(store: Store, path: str, text: str, report: IngestReport) -> N
             report.skipped.append((f"{path}:{n}", str(exc)))
             continue
         store.put_question(q)
-        report.questions_touched.add(q.id)
         report.imported += 1

@@ -57,9 +57,9 @@ def _v1(db: sqlite3.Connection) -> None:
             page_no INTEGER NOT NULL,
             position INTEGER NOT NULL,
             author TEXT NOT NULL,
-            text TEXT NOT NULL,
-            PRIMARY KEY (question_id, page_no, position)
-        ) WITHOUT ROWID;
+            text TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX answers_by_question ON answers(question_id, page_no, position);
         CREATE TABLE related (
             question_id TEXT NOT NULL,
             page_no INTEGER NOT NULL,

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 from bot.models import Answer
 
-# Every kind of space a saved page carries: NBSP, ideographic, zero-width, BOM, the
-# Unicode space separators. Collapsed to a plain space, then stripped at the ends.
-_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+# Invisible characters a saved page carries that ``str.split`` does not treat as space.
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 _PAGE_SUFFIX = re.compile(r"\s*第\s*([0-9０-９]{1,4})\s*页\s*$")
 _ANSWER_OPEN = re.compile(r"^user\s*avatar\s*(.*?)\s*网友的相关建议\s*[:：]?\s*$")
 _RELATED = "相关话题"
@@ -48,8 +47,8 @@ class ParseResult:
 
 
 def clean_line(line: str) -> str:
-    """A line with every kind of space collapsed to one plain space, trimmed."""
-    return _SPACES.sub(" ", line).strip()
+    """A line with every kind of space (NBSP, ideographic, …) collapsed to one plain space, trimmed."""
+    return " ".join(line.split())
 
 
 def split_title(line: str) -> tuple[str, int | None]:
@@ -92,20 +91,21 @@ def parse_page(text: str) -> ParseResult:
 def _parse(text: str) -> ParseResult:
     if "\x00" in text:
         return ParseResult(None, "binary file (contains NUL bytes)")
-    lines = [clean_line(raw) for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    content = [(i, line) for i, line in enumerate(lines) if line and not _is_chrome(line)]
-    if not content:
+    text = _INVISIBLE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [" ".join(raw.split()) for raw in text.split("\n")]
+    if not any(line and not _is_chrome(line) for line in lines):
         return ParseResult(None, "empty page")
 
-    answer_starts = [i for i, line in enumerate(lines) if _ANSWER_OPEN.match(line)]
+    answer_starts = [i for i, line in enumerate(lines) if line.startswith("user") and _ANSWER_OPEN.match(line)]
     markers = {line: i for i, line in reversed(list(enumerate(lines))) if line in (_RELATED, _PREV, _NEXT)}
     structural = bool(answer_starts) or bool(markers)
 
-    # The title: the first content line that is not a marker, ideally one ending in 第N页.
-    title_idx = next((i for i, line in content if _PAGE_SUFFIX.search(line) and not _ANSWER_OPEN.match(line)), None)
+    # The title: the first content line before the body, ideally one ending in 第N页.
     first_body = min([*answer_starts, *markers.values(), len(lines)])
-    if title_idx is None or title_idx > first_body:
-        title_idx = next((i for i, _ in content if i < first_body), None)
+    head = [(i, line) for i, line in enumerate(lines[:first_body]) if line and not _is_chrome(line)]
+    title_idx = next((i for i, line in head if _PAGE_SUFFIX.search(line)), None)
+    if title_idx is None:
+        title_idx = head[0][0] if head else None
     if title_idx is None:
         return ParseResult(None, "no title line before the first answer")
     title, page_no = split_title(lines[title_idx])
