@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config, parse_config
+from bot.state import StateStore
 from bot.store import Store, StoreError
 
 DEFAULT_CONFIG = os.path.join("config", "example.yaml")
@@ -213,9 +214,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     cfg = _load(args)
     store = _open_store(cfg)
+    state = StateStore.open(cfg.archive.state_path)
     try:
         since = time.time() - args.days * 86400 if args.days else 0.0
-        rows = store.misses(args.limit, since=since)
+        rows = state.misses(args.limit, since=since)
         counts = store.counts()
         print(f"archive: {counts.questions} questions, {counts.answers} answers, {counts.pages} pages")
         if not rows:
@@ -227,6 +229,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             print(f"{r.count:>6}  {r.band:<13} {r.best_score:>5.1f}  {r.query}")
     finally:
         store.close()
+        state.close()
     return 0
 
 

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+import httpx
 from telegram import Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
@@ -101,11 +102,25 @@ def quiet_http_loggers() -> None:
 # -- sending with retries ------------------------------------------------------------------
 
 
+# Methods whose repetition would show the user something twice.
+NOT_IDEMPOTENT = frozenset({"sendMessage", "sendPhoto", "sendDocument", "forwardMessage", "copyMessage"})
+
+
+def may_have_been_delivered(exc: NetworkError) -> bool:
+    """A read/write time-out: the request reached Telegram, which may have carried it out."""
+    cause = exc.__cause__
+    return isinstance(exc, TimedOut) and isinstance(cause, httpx.TimeoutException) and not isinstance(
+        cause, (httpx.ConnectTimeout, httpx.PoolTimeout)
+    )
+
+
 class RetryingRateLimiter(AIORateLimiter):
     """PTB's flood control (429 ``retry_after``) plus retries of 5xx, time-outs and dropped connections.
 
     ``AIORateLimiter`` retries only 429s; a send failing otherwise would be lost. Bad requests
-    (400), forbidden (403) and conflicts are not retried: trying again cannot help.
+    (400), forbidden (403) and conflicts are not retried: trying again cannot help. A send that
+    timed out *after* it was written is not repeated either: Telegram may have delivered it, and a
+    duplicate answer is worse than a late one (the user can ask again; the log says so).
     """
 
     def __init__(self, *, network_retries: int, base_delay: float = 0.5, **kwargs: object) -> None:
@@ -122,6 +137,10 @@ class RetryingRateLimiter(AIORateLimiter):
                 raise
             except NetworkError as exc:  # includes TimedOut, 5xx and dropped connections
                 if attempt >= self._network_retries:
+                    raise
+                if endpoint in NOT_IDEMPOTENT and may_have_been_delivered(exc):
+                    log.warning("%s timed out after it was sent; not repeated (it may have been delivered)",
+                                endpoint)
                     raise
                 log.warning("%s failed (%s: %s); retry %d of %d in %.1fs", endpoint, type(exc).__name__,
                             exc.message, attempt + 1, self._network_retries, delay)

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from bot.archive.ids import question_id
@@ -115,9 +115,18 @@ class Store:
 
     # -- transactions ------------------------------------------------------------------------
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """One atomic write: everything inside commits together or not at all."""
-        return transaction(self._db)
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write: everything inside commits together or not at all.
+
+        SQLite failures (a read-only file, a full disk, a damaged file) become :class:`StoreError`
+        naming the file.
+        """
+        try:
+            with transaction(self._db):
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot write the archive store ({exc})") from None
 
     def bump_version(self) -> str:
         """Mark the archive as changed (call inside the transaction that changed it)."""

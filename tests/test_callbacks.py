@@ -145,7 +145,9 @@ def test_start_payload_round_trips_and_uses_allowed_characters(qid: str) -> None
     assert cb.decode_start_payload(payload) == qid
 
 
-@pytest.mark.parametrize("payload", ["", "q_", "q_ABC", "x_abc", "q-abc", "q_abc\n", "q_" + "a" * 17, None, "abc"])
+@pytest.mark.parametrize(
+    "payload", ["", "q_", "q_ABC", "x_abc", "q-abc", "q_abc\n", "q_" + "a" * 17, None, "abc"]
+)
 def test_decode_start_payload_rejects_foreign_payloads(payload: object) -> None:
     assert cb.decode_start_payload(payload) is None
 

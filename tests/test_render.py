@@ -468,12 +468,14 @@ def test_invalid_settings_are_rejected(bad: dict[str, object]) -> None:
 
 _pieces = st.one_of(
     st.characters(),
-    st.sampled_from(list("<>&\"'。！？.;\n ") + ["\n\n", "😀", "👍🏽", "&amp;", "<b>", "中文", "👨\u200d👩"]),
+    st.sampled_from([*"<>&\"'。！？.;\n ", "\n\n", "😀", "👍🏽", "&amp;", "<b>", "中文", "👨\u200d👩"]),
 )
 _text = st.lists(_pieces, max_size=40).map("".join)
 _long_text = st.one_of(
     _text,
-    st.builds(lambda s, k: s * k, st.lists(_pieces, min_size=1, max_size=30).map("".join), st.integers(1, 500)),
+    st.builds(
+        lambda s, k: s * k, st.lists(_pieces, min_size=1, max_size=30).map("".join), st.integers(1, 500)
+    ),
 )
 _ids = st.from_regex(r"[a-z0-9]{1,16}", fullmatch=True)
 _links = st.builds(Link, _text, st.one_of(st.none(), _ids))
@@ -509,3 +511,15 @@ def test_any_question_renders_within_telegram_limits(q: Question, s: RenderSetti
     for item in r.inline_results([q]):
         assert item.title.strip() and item.description.strip()
         check_reply(item.reply)
+
+
+def test_lone_surrogates_and_control_characters_are_dropped_not_crashing() -> None:
+    r = Renderer(RenderSettings(url_template="https://e.org/{id}/{title}", bot_username="archive_bot"))
+    bad = "a\ud800b\x00c"
+    q = question(title=bad, answers=(Answer(bad, bad),), related=(Link(bad),), prev=Link("\udfff"))
+    reply = r.question(q)
+    check_reply(reply)
+    reply.text.encode("utf-8")
+    for b in all_buttons(reply):
+        b.text.encode("utf-8")
+        (b.url or "").encode("ascii")

@@ -1,0 +1,66 @@
+"""Shared helpers for the matcher benchmarks: data loading, metrics, Markdown tables."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+DATA_DIR = os.environ.get("ARCHIVE_BOT_DATA", "/work/shared/data")
+KINDS = ("short", "para", "trad", "typo", "kw", "neg")
+
+
+def read_archive(path: str | None = None) -> list[tuple[str, str]]:
+    """``(id, title)`` pairs; skips a header line if there is one."""
+    out = []
+    with open(path or os.path.join(DATA_DIR, "archive_dev.tsv"), encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t", 1)
+            if len(parts) == 2 and parts[0] != "id" and parts[1].strip():
+                out.append((parts[0], parts[1]))
+    return out
+
+
+def read_queries(path: str | None = None) -> list[tuple[int, str, str, str]]:
+    """``(line_no, query, target_id, kind)``; target "-1" means not in the archive."""
+    out = []
+    with open(path or os.path.join(DATA_DIR, "queries_dev.tsv"), encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3 and parts[2] != "kind":
+                out.append((n, parts[0], parts[1], parts[2]))
+    return out
+
+
+def scale_titles(pool: Sequence[tuple[str, str]], n: int) -> list[tuple[str, str]]:
+    """``n`` pairs: the pool, then its titles again with a numbered suffix (as make_archive.py does)."""
+    m = len(pool)
+    if n <= m:
+        return list(pool[:n])
+    return list(pool) + [(f"x{i}", f"{pool[i % m][1]}({i // m})") for i in range(m, n)]
+
+
+def auc(pos: Sequence[float], neg: Sequence[float]) -> float:
+    """ROC AUC = P(score of a random positive > score of a random negative), ties count half."""
+    if not pos or not neg:
+        return float("nan")
+    import numpy as np
+
+    p, q = np.sort(np.asarray(pos, float)), np.asarray(neg, float)
+    less = np.searchsorted(p, q, side="left")
+    less_eq = np.searchsorted(p, q, side="right")
+    wins = (len(p) - less_eq).sum() + 0.5 * (less_eq - less).sum()
+    return float(wins / (len(p) * len(q)))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def fmt(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,208 @@
+"""The public Matcher: search, bands, alternates, aliases, persistence, robustness."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.matcher import Matcher, MatcherSettings
+from bot.models import Band, Decision, Hit
+
+ARCHIVE = [
+    ("q1", "残差网络为什么能解决深度网络的退化问题？"),
+    ("q2", "如何看待全国多地官方开办暑期免费托管班？"),
+    ("q3", "大家觉得跑男好看吗？"),
+    ("q4", "晨跑时我所在的地方空气很差怎么办？"),
+    ("q5", "用什么播放器看世界杯直播比较好？"),
+    ("q6", "父母总是催婚该怎么沟通？"),
+    ("q7", "如何评价 MLP-Mixer 在 ImageNet 上的 top1 准确率？"),
+    ("q8", "为什么猫咪喜欢晚上跑酷？"),
+    ("q9", "考研数学一和数学二的区别有哪些？"),
+    ("q10", "2023 LPL 夏季季后赛 EDG 不敌 TES，他们输在哪？"),
+    ("q11", "如何看待新能源汽车价格战对二手车的影响？"),
+    ("q12", "如何看待新能源汽车价格战对燃油车的影响？"),
+    ("alt", "程序员三十五岁以后何去何从？"),
+    ("alt", "35岁程序员的出路在哪里？"),
+]
+FILLER = [
+    (f"f{i}", t)
+    for i, t in enumerate(
+        [
+            "今天的天气很好适合出去玩",
+            "北京有哪些好吃的小吃",
+            "上海的房价还会涨吗",
+            "如何学习Python编程",
+            "怎样才能提高英语口语水平",
+            "世界杯历史上最精彩的比赛是哪一场",
+            "网络小说为什么这么受欢迎",
+            "深度学习入门推荐哪些书",
+            "猫和狗哪个更适合新手养",
+            "跑步对膝盖有伤害吗",
+        ]
+    )
+]
+
+
+@pytest.fixture(scope="module")
+def m() -> Matcher:
+    return Matcher.from_titles(ARCHIVE + FILLER, aliases={"resnet": "残差网络"})
+
+
+def test_len_counts_distinct_keys(m):
+    assert len(m) == len({k for k, _ in ARCHIVE + FILLER})
+
+
+def test_exact_title_is_a_direct_answer(m):
+    d = m.decide("如何看待全国多地官方开办暑期免费托管班？")
+    assert d.band is Band.ANSWER and d.top.key == "q2" and d.top.score > 90
+
+
+def test_paraphrased_frame_finds_title(m):
+    assert m.search("大家怎么看全国多地官方开办暑期免费托管班", 1)[0][0] == "q2"
+
+
+def test_human_paraphrase_finds_title(m):
+    assert m.search("什么播放器可以看世界杯直播", 1)[0][0] == "q5"
+
+
+def test_traditional_query_finds_title(m):
+    d = m.decide("如何看待全國多地官方開辦暑期免費託管班")
+    assert d.band is Band.ANSWER and d.top.key == "q2"
+
+
+@pytest.mark.parametrize(
+    "query,key",
+    [
+        ("残叉网络为什么能解决深度网络的退化问题", "q1"),
+        ("晨跑时我所再的地方空气很差", "q4"),
+        ("父目总是催婚该怎么沟通", "q6"),
+    ],
+)
+def test_homophone_typo_finds_title(m, query, key):
+    assert m.search(query, 1)[0][0] == key
+
+
+def test_shuffled_keywords_find_title(m):
+    assert m.search("地方 晨跑 空气 所在", 1)[0][0] == "q4"
+
+
+def test_mixed_english_query_finds_title(m):
+    assert m.search("mlp mixer imagenet top1", 1)[0][0] == "q7"
+
+
+def test_not_in_archive_is_no_match(m):
+    d = m.decide("量子计算机什么时候能破解比特币的加密算法")
+    assert d.band is Band.NO_MATCH
+
+
+def test_hard_negative_is_not_a_direct_answer(m):
+    d = m.decide("大家觉得她好看吗")
+    assert d.band is not Band.ANSWER
+
+
+def test_two_close_titles_are_did_you_mean(m):
+    d = m.decide("新能源汽车价格战的影响")
+    assert d.band is Band.DID_YOU_MEAN and {h.key for h in d.hits[:2]} == {"q11", "q12"}
+
+
+def test_bands_follow_thresholds(m):
+    q = "如何看待全国多地官方开办暑期免费托管班"
+    high = dataclasses.replace(m.settings, answer_threshold=101.0)
+    m_high = Matcher(m._data, m._an, {}, high)
+    assert m_high.decide(q).band is Band.DID_YOU_MEAN
+    none = dataclasses.replace(m.settings, answer_threshold=101.0, suggest_threshold=101.0)
+    assert Matcher(m._data, m._an, {}, none).decide(q).band is Band.NO_MATCH
+
+
+def test_decide_returns_decision_with_hits(m):
+    d = m.decide("考研数学一和数学二的区别", k=3)
+    assert isinstance(d, Decision) and all(isinstance(h, Hit) for h in d.hits) and len(d.hits) <= 3
+
+
+def test_alternate_titles_give_one_result_per_key(m):
+    res = m.search("35岁程序员何去何从", 10)
+    keys = [k for k, _ in res]
+    assert keys[0] == "alt" and keys.count("alt") == 1
+
+
+def test_alias_left_side_matches_titles_with_right_side(m):
+    assert m.search("resnet为什么能解决深度网络的退化问题", 1)[0][0] == "q1"
+
+
+def test_alias_right_side_matches_titles_with_left_side():
+    mm = Matcher.from_titles(
+        [("a", "ResNet 的原理是什么"), ("b", "今天吃什么")], aliases={"resnet": "残差网络"}
+    )
+    assert mm.search("残差网络的原理", 1)[0][0] == "a"
+
+
+def test_search_is_deterministic_and_sorted(m):
+    a = m.search("网络", 10)
+    assert a == m.search("网络", 10)
+    assert all(x[1] >= y[1] for x, y in itertools.pairwise(a))
+
+
+def test_ties_are_broken_by_key():
+    mm = Matcher.from_titles([("b", "同一个标题"), ("a", "同一个标题"), ("c", "同一个标题")])
+    assert [k for k, _ in mm.search("同一个标题", 3)] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("text", ["", "？？？", "😀", "\ud800", "\x00", "的" * 4000, "残差网络" * 1000])
+def test_odd_inputs_do_not_raise(m, text):
+    res = m.search(text, 5)
+    assert len(res) <= 5 and all(0.0 <= s <= 100.0 for _, s in res)
+    assert isinstance(m.decide(text), Decision)
+
+
+def test_empty_query_is_no_match(m):
+    assert m.decide("？！").band is Band.NO_MATCH and m.search("", 3) == []
+
+
+def test_empty_archive_matches_nothing():
+    mm = Matcher.from_titles([])
+    assert len(mm) == 0 and mm.search("残差网络", 3) == [] and mm.decide("x").band is Band.NO_MATCH
+
+
+def test_save_load_round_trip(m, tmp_path):
+    path = tmp_path / "matcher.idx"
+    m.save(path, "fp-1")
+    back = Matcher.load(path, "fp-1", aliases={"resnet": "残差网络"})
+    assert back is not None and len(back) == len(m)
+    for q in ("残叉网络为什么有效", "resnet 退化", "35岁程序员", "新能源汽车价格战"):
+        assert back.search(q, 5) == m.search(q, 5)
+
+
+def test_load_with_stale_fingerprint_is_none(m, tmp_path):
+    path = tmp_path / "matcher.idx"
+    m.save(path, "fp-1")
+    assert Matcher.load(path, "fp-2", aliases={"resnet": "残差网络"}) is None
+
+
+def test_load_of_corrupt_or_missing_file_is_none(m, tmp_path):
+    path = tmp_path / "matcher.idx"
+    assert Matcher.load(path, "fp") is None
+    path.write_bytes(b"garbage" * 100)
+    assert Matcher.load(path, "fp") is None
+
+
+def test_settings_are_frozen_with_yaml_names():
+    s = MatcherSettings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.answer_threshold = 1.0  # type: ignore[misc]
+    assert {"answer_threshold", "suggest_threshold", "margin", "max_query_chars"} <= {
+        f.name for f in dataclasses.fields(s)
+    }
+    assert 0 < s.suggest_threshold < s.answer_threshold <= 100
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300), k=st.integers(min_value=0, max_value=12))
+def test_search_never_raises_and_respects_bounds(m, text, k):
+    res = m.search(text, k)
+    assert len(res) <= k
+    assert all(0.0 <= s <= 100.0 for _, s in res)
+    assert len({key for key, _ in res}) == len(res)

@@ -1,0 +1,84 @@
+"""Normalisation and tokenisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.text import Analyzer, Normalizer
+
+
+@pytest.fixture(scope="module")
+def norm() -> Normalizer:
+    return Normalizer()
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+def test_traditional_is_converted_to_simplified(norm):
+    out = norm.normalize("如何看待全國多地官方開辦暑期免費託管班")
+    assert out == "如何看待全国多地官方开办暑期免费托管班"
+
+
+def test_taiwan_phrases_are_converted(norm):
+    assert norm.normalize("軟體") == "软件"
+
+
+def test_full_width_becomes_half_width_and_casefolded(norm):
+    assert norm.normalize("ＲｅｓＮｅｔ５０") == "resnet50"
+
+
+def test_punctuation_and_emoji_become_single_spaces(norm):
+    assert norm.normalize("你好😀，世界！！？") == "你好 世界"
+
+
+def test_mixed_english_is_kept_as_words(norm):
+    assert norm.normalize("ResNet50 ImageNet Top1?") == "resnet50 imagenet top1"
+
+
+def test_page_marker_is_dropped(norm):
+    assert norm.normalize("如何学习 第2页") == "如何学习"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "？！。，,.!?", "😀😀", "\x00\x01\x7f", None])
+def test_empty_or_punctuation_only_gives_empty(norm, text):
+    assert norm.normalize(text) == ""
+
+
+def test_lone_surrogates_do_not_raise(norm):
+    assert norm.normalize("\ud800残差\udfff网络") == "残差 网络"
+
+
+def test_long_input_is_capped(norm):
+    out = norm.normalize("残差网络" * 1000)
+    assert 0 < len(out) <= norm.max_chars
+
+
+def test_huge_input_is_fast_and_capped(norm):
+    assert len(norm.normalize("a" * 100_000)) <= norm.max_chars
+
+
+def test_boilerplate_is_removed_but_content_kept(analyzer):
+    assert analyzer.analyze("请问大家觉得跑男好看吗？").content.replace(" ", "") == "跑男好看"
+
+
+def test_only_boilerplate_is_kept_rather_than_emptied(analyzer):
+    assert analyzer.analyze("为什么呢").content != ""
+
+
+def test_homophone_typo_shares_pinyin_keys(analyzer):
+    right = {pk for _ck, pk in analyzer.analyze("残差网络").positions}
+    typo = {pk for _ck, pk in analyzer.analyze("残叉网络").positions}
+    assert right == typo
+
+
+def test_keys_are_stable_across_instances(analyzer):
+    text = "resnet50 在 imagenet 上"
+    assert Analyzer().analyze(text).keys() == analyzer.analyze(text).keys()
+
+
+def test_added_words_are_kept_whole(analyzer):
+    a = Analyzer(extra_words=["瑞斯奈特"])
+    assert "瑞斯奈特" in a.tokens("我爱瑞斯奈特")[0]
