@@ -504,8 +504,9 @@ def report(results: Sequence[Result], args: argparse.Namespace, archive_note: st
         ratio = results[1].throughput / results[0].throughput
         lines.append(f"- throughput with faults / without: {ratio:.2f}")
     if args.faults > 0 or args.compare:
+        vs = "<" if args.fault_delay < args.request_timeout else ">="
         lines.append(f"- faults: {', '.join(FAULT_KINDS)} on {', '.join(FAULT_METHODS)}; retry_after 1 s; delay "
-                     f"{args.fault_delay} s (< request_timeout); 'lost' excluded (a duplicate is then unavoidable)")
+                     f"{args.fault_delay} s ({vs} request_timeout); 'lost' excluded (a duplicate is then unavoidable)")
     return "\n".join(lines)
 
 

@@ -65,7 +65,7 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(api: FakeBotAPI, folder: Path, *, matcher: Matcher | None = None,
+async def running_bot(api: FakeBotAPI, folder: Path, *, matcher: Matcher | None = None, ready: str = "getUpdates",
                       **overrides: Any) -> AsyncIterator[RunningBot]:
     """Start the bot against ``api``; stop it (cleanly) afterwards."""
     cfg = bot_config(api, folder, **overrides)
@@ -74,7 +74,7 @@ async def running_bot(api: FakeBotAPI, folder: Path, *, matcher: Matcher | None 
     stop = asyncio.Event()
     task = asyncio.ensure_future(serve(app, services, stop=stop, signals=False))
     try:
-        await api.wait_for_call("getUpdates", timeout=10)
+        await api.wait_for_call(ready, timeout=10)  # polling (or the webhook registered): ready
         yield RunningBot(api, services, app, stop, task)
     finally:
         stop.set()

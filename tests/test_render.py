@@ -523,3 +523,33 @@ def test_lone_surrogates_and_control_characters_are_dropped_not_crashing() -> No
     for b in all_buttons(reply):
         b.text.encode("utf-8")
         (b.url or "").encode("ascii")
+
+
+def _telegram_accepts(reply: Reply) -> None:
+    """The fake Bot API's own checks (tdlib's HTML parser port, keyboard rules) accept ``reply``."""
+    from tests.fakebotapi import FakeBotAPI, parse_html, utf16_len
+
+    plain, _ = parse_html(reply.text)
+    assert 0 < utf16_len(plain.strip()) <= 4096
+    if reply.buttons:
+        FakeBotAPI()._check_markup({"inline_keyboard": [[_button_json(b) for b in row] for row in reply.buttons]})
+
+
+def _button_json(b: Button) -> dict:
+    out: dict = {"text": b.text}
+    for key, value in (("callback_data", b.data), ("url", b.url), ("switch_inline_query", b.switch_inline)):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_questions, _settings, _text)
+def test_every_rendered_reply_passes_the_fake_bot_apis_telegram_checks(q: Question, s: RenderSettings, query: str):
+    r = Renderer(s)
+    replies = [r.question(q), r.no_match(query or "?", [(Hit(q.id, 50.0), q.title)]),
+               r.did_you_mean([(Hit(q.id, 50.0), q.title or "?")])]
+    replies += [part for i in range(len(q.answers)) for part in r.answer_full(q, i)]
+    replies += [item.reply for item in r.inline_results([q])]
+    for reply in replies:
+        _telegram_accepts(reply)
