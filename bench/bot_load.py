@@ -515,7 +515,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--users", type=int, default=50)
     p.add_argument("--questions", type=int, default=2000, help="measured questions, all users together")
     p.add_argument("--warmup", type=int, default=50, help="questions before measuring (not counted)")
-    p.add_argument("--rate", type=float, default=400.0, help="offered sends per second, all users (0 = unpaced)")
+    p.add_argument("--rate", type=float, default=200.0, help="offered sends per second, all users (0 = unpaced)")
     p.add_argument("--archive-size", type=int, default=0, help="N real titles from ../shared/data (0 = sample)")
     p.add_argument("--faults", type=float, default=0.0, help="share of getUpdates/sendMessage calls that fail")
     p.add_argument("--fault-delay", type=float, default=1.0, help="seconds a 'delay' fault stalls a call")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.ingest import decode_bytes, ingest, iter_files  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.ingest import decode_bytes, ingest, iter_files
+from bot.store import Store
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -72,7 +72,7 @@ def main() -> None:
 
         samples: list[tuple[int, float]] = []
 
-        def progress(report) -> None:  # noqa: ANN001
+        def progress(report) -> None:
             samples.append((report.files, rss_mb()))
 
         store = Store.open(str(Path(tmp) / "bench.db"))
@@ -86,8 +86,8 @@ def main() -> None:
         store.close()
         db_mb = sum(p.stat().st_size for p in Path(tmp).glob("bench.db*")) / 2**20
 
-    print(f"| files | pages ingested | questions | time (s) | pages/s | read-only baseline files/s "
-          f"| ratio | re-ingest unchanged (s) | RSS start → end (MB) | peak RSS (MB) | store (MB) |")
+    print("| files | pages ingested | questions | time (s) | pages/s | read-only baseline files/s "
+          "| ratio | re-ingest unchanged (s) | RSS start → end (MB) | peak RSS (MB) | store (MB) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {files} | {report.pages} | {report.total_questions} | {elapsed:.1f} | {report.pages / elapsed:.0f} "
           f"| {files / base_s:.0f} | {(report.pages / elapsed) / (files / base_s):.2f} | {again_s:.1f} "

@@ -319,31 +319,86 @@ async def handle_update(app: Application, services: Services, update: Update) ->
     """Process one update unless it was handled before (a redelivery after a crash)."""
     if services.state.was_handled(update.update_id):
         log.info("update=%d already handled; skipped", update.update_id)
+        services.state.mark_handled(update.update_id)
         return
     await app.process_update(update)
     services.state.mark_handled(update.update_id)
 
 
+def _order_key(update: Update) -> int | None:
+    chat, user = update.effective_chat, update.effective_user
+    return chat.id if chat else (user.id if user else None)
+
+
 async def handle_batch(app: Application, services: Services, serializer: ChatSerializer,
                        updates: Iterable[Update]) -> None:
-    """Handle a batch: per chat in order, chats concurrently; returns when all are done."""
-    tasks = []
-    for update in updates:
-        chat = update.effective_chat
-        user = update.effective_user
-        key = chat.id if chat else (user.id if user else None)
-        tasks.append(serializer.run(key, lambda u=update: handle_update(app, services, u)))
-    await asyncio.gather(*tasks)
+    """Handle updates: per chat in order, chats concurrently; returns when all are done."""
+    await asyncio.gather(*(
+        serializer.run(_order_key(u), lambda u=u: handle_update(app, services, u)) for u in updates
+    ))
+
+
+class Dispatcher:
+    """Runs updates as tasks (per chat in order) and keeps count of those in flight."""
+
+    def __init__(self, app: Application, services: Services) -> None:
+        self._app = app
+        self._services = services
+        self._serializer = ChatSerializer(services.config.telegram.concurrent_updates)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def dispatch(self, update: Update) -> None:
+        task = asyncio.ensure_future(self._serializer.run(_order_key(update), lambda: self._run(update)))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    async def _run(self, update: Update) -> None:
+        try:
+            await handle_update(self._app, self._services, update)
+        except Exception:  # process_update reports handler errors itself; this is the state store failing
+            log.exception("update=%d could not be recorded as handled", update.update_id)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._changed.set()
+
+    async def wait_below(self, limit: int) -> None:
+        """Back-pressure: return once fewer than ``limit`` updates are in flight."""
+        while len(self._tasks) >= limit:
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def drain(self, timeout: float) -> None:
+        """Let the updates in flight finish (shutdown); those cut off stay in the inbox for next time."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
 
 
 async def poll(app: Application, services: Services, stop: asyncio.Event) -> None:
-    """Long-poll getUpdates; acknowledge a batch (next offset) only after it was handled."""
+    """Long-poll getUpdates into a durable inbox; handle each update as it comes.
+
+    A fetched batch is written to the state store's inbox *before* the next getUpdates
+    acknowledges it, and leaves the inbox once handled: a crash loses nothing (the inbox is
+    replayed at start) and a slow reply to one user never holds up the others.
+    """
     tg = services.config.telegram
-    serializer = ChatSerializer(tg.concurrent_updates)
+    state = services.state
+    dispatcher = Dispatcher(app, services)
+    max_in_flight = max(64, 8 * tg.concurrent_updates)
     offset: int | None = None
-    backoff = 1.0
+    backoff = 0.2
     await app.bot.delete_webhook(drop_pending_updates=False)
+    leftovers = [Update.de_json(data, app.bot) for data in state.inbox()]
+    if leftovers:
+        log.info("replaying %d update(s) received before the last stop", len(leftovers))
+        for update in leftovers:
+            dispatcher.dispatch(update)
     while not stop.is_set():
+        await dispatcher.wait_below(max_in_flight)
         fetch = asyncio.ensure_future(app.bot.get_updates(
             offset=offset, timeout=tg.poll_timeout, allowed_updates=Update.ALL_TYPES,
         ))
@@ -367,18 +422,22 @@ async def poll(app: Application, services: Services, stop: asyncio.Event) -> Non
             await _sleep_or_stop(stop, exc._retry_after.total_seconds())
             continue
         except (NetworkError, TimedOut) as exc:
-            log.warning("getUpdates failed (%s: %s); retrying in %.0fs", type(exc).__name__, exc.message, backoff)
+            log.warning("getUpdates failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc.message, backoff)
             await _sleep_or_stop(stop, backoff)
             backoff = min(backoff * 2, 30.0)
             continue
-        backoff = 1.0
+        backoff = 0.2
         if updates:
-            await handle_batch(app, services, serializer, updates)
+            fresh = state.enqueue([(u.update_id, u.to_json()) for u in updates])
+            for update in updates:
+                if update.update_id in fresh:
+                    dispatcher.dispatch(update)
             offset = updates[-1].update_id + 1
         if tg.poll_interval:
             await _sleep_or_stop(stop, tg.poll_interval)
+    await dispatcher.drain(timeout=10.0)
     if offset is not None:
-        # Acknowledge what was handled, so a restart does not see it again.
+        # Acknowledge what was fetched (it is in the inbox), so a restart does not fetch it again.
         with contextlib.suppress(Exception):
             await app.bot.get_updates(offset=offset, timeout=0, limit=1)
 

@@ -7,12 +7,13 @@ the query log (what people asked and how it went) and the ids of updates already
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
 
-from bot.sqlitedb import StoreError, open_db, run_script
+from bot.sqlitedb import StoreError, open_db, run_script, transaction
 
 __all__ = ["MissRow", "StateStore", "StoreError"]
 
@@ -37,7 +38,11 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = (_v1,)
+def _v2(db: sqlite3.Connection) -> None:
+    run_script(db, "CREATE TABLE inbox (update_id INTEGER PRIMARY KEY, ts REAL NOT NULL, payload TEXT NOT NULL)")
+
+
+MIGRATIONS = (_v1, _v2)
 
 
 @dataclass(frozen=True)
@@ -98,10 +103,31 @@ class StateStore:
         return row is not None
 
     def mark_handled(self, update_id: int) -> None:
-        """Record that an update has been answered (so a redelivery after a crash is not answered again)."""
-        self._db.execute(
-            "INSERT OR IGNORE INTO handled_updates(update_id, ts) VALUES (?, ?)", (update_id, time.time())
-        )
+        """Record that an update has been answered (so a redelivery is not answered again)."""
+        with transaction(self._db):
+            self._db.execute(
+                "INSERT OR IGNORE INTO handled_updates(update_id, ts) VALUES (?, ?)", (update_id, time.time())
+            )
+            self._db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+
+    def enqueue(self, updates: list[tuple[int, str]]) -> set[int]:
+        """Keep received updates (id, JSON) until handled; return the ids that are new."""
+        with transaction(self._db):
+            known = {
+                r[0] for r in self._db.execute(
+                    "SELECT update_id FROM handled_updates WHERE update_id BETWEEN ? AND ?"
+                    " UNION SELECT update_id FROM inbox WHERE update_id BETWEEN ? AND ?",
+                    (updates[0][0], updates[-1][0], updates[0][0], updates[-1][0]),
+                )
+            } if updates else set()
+            fresh = [(uid, time.time(), payload) for uid, payload in updates if uid not in known]
+            self._db.executemany("INSERT OR IGNORE INTO inbox(update_id, ts, payload) VALUES (?, ?, ?)", fresh)
+        return {uid for uid, _, _ in fresh}
+
+    def inbox(self) -> list[dict]:
+        """Updates received but not yet handled (left by a crash or a stop), oldest first."""
+        rows = self._db.execute("SELECT payload FROM inbox ORDER BY update_id").fetchall()
+        return [json.loads(payload) for (payload,) in rows]
 
     def prune_handled(self, older_than: float = 7 * 86400) -> None:
         """Forget handled-update ids older than ``older_than`` seconds (Telegram keeps updates 24 h)."""

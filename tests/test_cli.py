@@ -40,7 +40,7 @@ def config(tmp_path) -> Path:
 
 def test_every_command_has_help_text():
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+    commands = parser._subparsers._group_actions[0].choices
     assert set(commands) == {"ingest", "export", "show", "ask", "run", "check-config", "stats"}
     for name, sub in commands.items():
         assert sub.description, name

@@ -22,7 +22,7 @@ NEW_TITLE = "量子计算机什么时候能真正实用?"
 async def bot(fake_api: FakeBotAPI, tmp_path, sample_matcher):  # noqa: F811
     async with running_bot(fake_api, tmp_path, matcher=sample_matcher,
                            archive={"reload_interval": 0.2}, rate_limit={"per_minute": 5},
-                           access={"allowed_users": list(range(8000, 8100)) + [999]}) as running:
+                           access={"allowed_users": [*range(8000, 8100), 999]}) as running:
         yield running
 
 

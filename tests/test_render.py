@@ -22,7 +22,7 @@ from bot.htmltext import (
 )
 from bot.i18n import LOCALES, strings
 from bot.models import Answer, Band, Hit, Link, Question
-from bot.render import InlineItem, Renderer, RenderSettings, Reply
+from bot.render import Button, InlineItem, Renderer, RenderSettings, Reply
 
 QID = "k3x9q2mfa7c1"
 EVIL = '<script>alert("x")</script> & &amp; <b>'

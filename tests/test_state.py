@@ -28,3 +28,14 @@ def test_handled_update_is_remembered_across_reopen(tmp_path):
     state.mark_handled(5)
     state.close()
     assert StateStore.open(path).was_handled(5)
+
+
+def test_inbox_keeps_received_updates_until_handled(tmp_path):
+    path = str(tmp_path / "state.db")
+    state = StateStore.open(path)
+    assert state.enqueue([(1, '{"update_id": 1}'), (2, '{"update_id": 2}')]) == {1, 2}
+    assert state.enqueue([(2, '{"update_id": 2}'), (3, '{"update_id": 3}')]) == {3}  # 2 is already queued
+    state.mark_handled(1)
+    assert state.enqueue([(1, '{"update_id": 1}')]) == set()  # handled: a redelivery is not new
+    state.close()
+    assert [u["update_id"] for u in StateStore.open(path).inbox()] == [2, 3]
