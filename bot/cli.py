@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from bot.config import Config, ConfigError, load_config, parse_config
@@ -45,8 +45,14 @@ def _load(args: argparse.Namespace, *, require_token: bool = False) -> Config:
     return load_config(path, require_token=require_token, matcher_fields=matcher_fields())
 
 
-def _open_store(cfg: Config, *, create: bool = False) -> Store:
-    return Store.open(cfg.archive.db, create=create)
+@contextlib.contextmanager
+def _archive(cfg: Config, *, create: bool = False) -> Iterator[Store]:
+    """The configured store, closed afterwards."""
+    store = Store.open(cfg.archive.db, create=create)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _progress(stream: TextIO):
@@ -82,8 +88,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     paths = args.paths or list(cfg.archive.paths)
     if not paths:
         raise CliError("nothing to ingest: give PATH arguments or set archive.paths in the config")
-    store = _open_store(cfg, create=True)
-    try:
+    with _archive(cfg, create=True) as store:
         show = None if args.quiet or not sys.stderr.isatty() else _progress(sys.stderr)
         started = time.perf_counter()
         report = ingest(store, paths, force=args.force, prune=args.prune, progress=show)
@@ -99,8 +104,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             )
             print(f"index: {len(matcher)} questions, ready in {time.perf_counter() - started:.1f}s "
                   f"({cfg.archive.index_path})")
-    finally:
-        store.close()
     return 0
 
 
@@ -108,8 +111,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.archive.jsonl import to_json
 
     cfg = _load(args)
-    store = _open_store(cfg)
-    try:
+    with _archive(cfg) as store:
         with contextlib.ExitStack() as stack:
             out = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
             n = 0
@@ -118,8 +120,6 @@ def cmd_export(args: argparse.Namespace) -> int:
                 n += 1
         if args.output:
             print(f"{n} questions written to {args.output}", file=sys.stderr)
-    finally:
-        store.close()
     return 0
 
 
@@ -127,8 +127,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from bot.archive.jsonl import to_json
 
     cfg = _load(args)
-    store = _open_store(cfg)
-    try:
+    with _archive(cfg) as store:
         q = store.get(args.id) or (store.get(store.find_by_title(args.id) or "") if args.id else None)
         if q is None:
             raise CliError(f"no question with id {args.id!r} in {cfg.archive.db}")
@@ -136,8 +135,6 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(to_json(q))
         else:
             print(_plain_question(q))
-    finally:
-        store.close()
     return 0
 
 
@@ -161,8 +158,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.service import render_settings
 
     cfg = _load(args)
-    store = _open_store(cfg, create=True)
-    try:
+    with _archive(cfg, create=True) as store:
         ensure_archive(cfg, store)
         matcher = load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases,
                                settings=matcher_settings(cfg.matcher))
@@ -190,8 +186,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(visible_text(reply.text))
         for row in reply.buttons:
             print("  " + " | ".join(f"[{b.text}]" for b in row))
-    finally:
-        store.close()
     return 0
 
 
@@ -213,23 +207,21 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     cfg = _load(args)
-    store = _open_store(cfg)
+    with _archive(cfg) as store:
+        counts = store.counts()
     state = StateStore.open(cfg.archive.state_path)
     try:
-        since = time.time() - args.days * 86400 if args.days else 0.0
-        rows = state.misses(args.limit, since=since)
-        counts = store.counts()
-        print(f"archive: {counts.questions} questions, {counts.answers} answers, {counts.pages} pages")
-        if not rows:
-            print("no unanswered questions logged yet")
-            return 0
-        print("most asked questions without a direct answer (add these to the archive):")
-        print(f"{'count':>6}  {'band':<13} {'best':>5}  query")
-        for r in rows:
-            print(f"{r.count:>6}  {r.band:<13} {r.best_score:>5.1f}  {r.query}")
+        rows = state.misses(args.limit, since=time.time() - args.days * 86400 if args.days else 0.0)
     finally:
-        store.close()
         state.close()
+    print(f"archive: {counts.questions} questions, {counts.answers} answers, {counts.pages} pages")
+    if not rows:
+        print("no unanswered questions logged yet")
+        return 0
+    print("most asked questions without a direct answer (add these to the archive):")
+    print(f"{'count':>6}  {'band':<13} {'best':>5}  query")
+    for r in rows:
+        print(f"{r.count:>6}  {r.band:<13} {r.best_score:>5.1f}  {r.query}")
     return 0
 
 

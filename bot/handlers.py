@@ -8,8 +8,10 @@ asked with /ask. Buttons carry only ids (see :mod:`bot.callbacks`), so any proce
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from telegram import (
     Bot,
@@ -121,9 +123,30 @@ def is_admin(update: Update, svc: Services) -> bool:
 
 async def refuse(update: Update, context: Context, svc: Services) -> None:
     """Tell a private-chat user the bot is not open to them; stay silent in groups."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == ChatType.PRIVATE:
+    if not in_group(update):
         await send_all(update, context, [svc.renderer.private(locale_of(update, svc))])
+
+
+def in_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type != ChatType.PRIVATE
+
+
+GuardedHandler = Callable[[Update, Context, Services], Awaitable[None]]
+
+
+def guarded(handler: GuardedHandler) -> Callable[[Update, Context], Awaitable[None]]:
+    """Run ``handler(update, context, services)`` for users the allow-list admits; refuse the others."""
+
+    @functools.wraps(handler)
+    async def run(update: Update, context: Context) -> None:
+        svc = services(context)
+        if not allowed(update, svc):
+            await refuse(update, context, svc)
+            return
+        await handler(update, context, svc)
+
+    return run
 
 
 # -- questions ------------------------------------------------------------------------------
@@ -156,11 +179,8 @@ async def answer_question(update: Update, context: Context, text: str, *, quote:
              outcome.band.value, outcome.score, match_ms, (time.perf_counter() - started) * 1000)
 
 
-async def on_private_text(update: Update, context: Context) -> None:
-    svc = services(context)
-    if not allowed(update, svc):
-        await refuse(update, context, svc)
-        return
+@guarded
+async def on_private_text(update: Update, context: Context, svc: Services) -> None:
     await answer_question(update, context, update.effective_message.text or "")
 
 
@@ -181,13 +201,10 @@ def _mentions_bot(message: Message, bot: Bot) -> tuple[bool, str]:
     return addressed, text.strip()
 
 
-async def on_group_text(update: Update, context: Context) -> None:
-    message = update.effective_message
-    addressed, text = _mentions_bot(message, context.bot)
+@guarded
+async def on_group_text(update: Update, context: Context, svc: Services) -> None:
+    addressed, text = _mentions_bot(update.effective_message, context.bot)
     if not addressed:
-        return
-    svc = services(context)
-    if not allowed(update, svc):
         return
     if not text:
         await send_all(update, context, [svc.renderer.help(locale_of(update, svc))], quote=True)
@@ -195,12 +212,9 @@ async def on_group_text(update: Update, context: Context) -> None:
     await answer_question(update, context, text, quote=True)
 
 
-async def on_not_text(update: Update, context: Context) -> None:
+@guarded
+async def on_not_text(update: Update, context: Context, svc: Services) -> None:
     """Stickers, photos, voice, files… in a private chat: a short help, never silence."""
-    svc = services(context)
-    if not allowed(update, svc):
-        await refuse(update, context, svc)
-        return
     message = update.effective_message
     caption = message.caption if message else None
     if caption and caption.strip():
@@ -212,11 +226,8 @@ async def on_not_text(update: Update, context: Context) -> None:
 # -- commands -----------------------------------------------------------------------------
 
 
-async def on_start(update: Update, context: Context) -> None:
-    svc = services(context)
-    if not allowed(update, svc):
-        await refuse(update, context, svc)
-        return
+@guarded
+async def on_start(update: Update, context: Context, svc: Services) -> None:
     locale = locale_of(update, svc)
     payload = context.args[0] if context.args else None
     if payload:
@@ -229,23 +240,14 @@ async def on_start(update: Update, context: Context) -> None:
     await send_all(update, context, [svc.renderer.start(locale)])
 
 
-async def on_help(update: Update, context: Context) -> None:
-    svc = services(context)
-    if not allowed(update, svc):
-        await refuse(update, context, svc)
-        return
-    chat = update.effective_chat
-    quote = chat is not None and chat.type != ChatType.PRIVATE
-    await send_all(update, context, [svc.renderer.help(locale_of(update, svc))], quote=quote)
+@guarded
+async def on_help(update: Update, context: Context, svc: Services) -> None:
+    await send_all(update, context, [svc.renderer.help(locale_of(update, svc))], quote=in_group(update))
 
 
-async def on_ask(update: Update, context: Context) -> None:
-    svc = services(context)
-    if not allowed(update, svc):
-        await refuse(update, context, svc)
-        return
-    chat = update.effective_chat
-    quote = chat is not None and chat.type != ChatType.PRIVATE
+@guarded
+async def on_ask(update: Update, context: Context, svc: Services) -> None:
+    quote = in_group(update)
     text = " ".join(context.args or [])
     if not text.strip():
         await send_all(update, context, [svc.renderer.ask_usage(locale_of(update, svc))], quote=quote)
@@ -253,11 +255,8 @@ async def on_ask(update: Update, context: Context) -> None:
     await answer_question(update, context, text, quote=quote)
 
 
-async def on_random(update: Update, context: Context) -> None:
-    svc = services(context)
-    if not allowed(update, svc):
-        await refuse(update, context, svc)
-        return
+@guarded
+async def on_random(update: Update, context: Context, svc: Services) -> None:
     locale = locale_of(update, svc)
     qid = svc.store.random_id()
     question = svc.answerer.question(qid) if qid else None
