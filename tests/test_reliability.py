@@ -76,13 +76,11 @@ async def test_random_faults_on_every_method_lose_and_repeat_nothing(bot):
 
 
 BOT_PROCESS = textwrap.dedent("""
-    import asyncio, json, sys
+    import json, sys
     sys.path.insert(0, {root!r})
     from bot.config import parse_config
-    from bot.service import build_application, open_services, serve
-    cfg = parse_config(json.loads({config!r}), source="test", environ={{}})
-    services = open_services(cfg)
-    asyncio.run(serve(build_application(cfg, services), services))
+    from bot.service import run
+    sys.exit(run(parse_config(json.loads({config!r}), source="test", environ={{}})))
 """)
 
 
@@ -171,5 +169,18 @@ async def test_sigterm_stops_cleanly_and_logs_no_token(fake_api, tmp_path):
     started = time.monotonic()
     err = stop_process(proc)
     assert time.monotonic() - started < 10
-    assert fake_api.token not in err
+    assert "kind=question band=answer" in err  # INFO logging is on …
+    assert fake_api.token not in err and "残差" not in err  # … without the token or the user's text
     assert os.path.exists(tmp_path / "archive.db")
+
+
+async def test_sighup_reloads_the_archive_in_a_running_process(fake_api, tmp_path):
+    proc = start_bot_process(fake_api.base_url, fake_api.token, tmp_path)
+    await fake_api.wait_for_call("getUpdates", timeout=30)
+    proc.send_signal(signal.SIGHUP)
+    await asyncio.sleep(3.0)  # the index is loaded in a thread (jieba's dictionary takes ~1 s)
+    fake_api.push_message(USER, USER, RESNET)
+    [reply] = await fake_api.wait_for_messages(1, USER, timeout=10)
+    assert reply.text.startswith(RESNET)
+    err = stop_process(proc)
+    assert "SIGHUP: archive reloaded" in err
