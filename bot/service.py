@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
 from telegram import Update
@@ -34,6 +35,7 @@ from bot.state import StateStore
 from bot.store import Store, StoreError
 
 log = logging.getLogger("bot.service")
+T = TypeVar("T")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 
@@ -399,19 +401,12 @@ async def poll(app: Application, services: Services, stop: asyncio.Event) -> Non
             dispatcher.dispatch(update)
     while not stop.is_set():
         await dispatcher.wait_below(max_in_flight)
-        fetch = asyncio.ensure_future(app.bot.get_updates(
-            offset=offset, timeout=tg.poll_timeout, allowed_updates=Update.ALL_TYPES,
-        ))
-        stopper = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        if fetch not in done:
-            fetch.cancel()
-            with contextlib.suppress(BaseException):
-                await fetch
-            break
         try:
-            updates = fetch.result()
+            updates = await _unless_stopped(
+                app.bot.get_updates(offset=offset, timeout=tg.poll_timeout, allowed_updates=Update.ALL_TYPES), stop
+            )
+            if updates is None:
+                break
         except (InvalidToken, Forbidden):
             raise
         except Conflict as exc:
@@ -442,6 +437,20 @@ async def poll(app: Application, services: Services, stop: asyncio.Event) -> Non
             await app.bot.get_updates(offset=offset, timeout=0, limit=1)
 
 
+async def _unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``await work``, unless ``stop`` is set first: then cancel it and return None."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    return None
+
+
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -468,7 +477,7 @@ async def start_bot(app: Application, services: Services, stop: asyncio.Event) -
     backoff = 1.0
     while not stop.is_set():
         try:
-            await app.initialize()
+            await _unless_stopped(app.initialize(), stop)
             break
         except (InvalidToken, Forbidden):
             log.error("telegram.token was rejected by the Bot API (Unauthorized); check the token")
