@@ -161,6 +161,7 @@ class UserRateLimit:
         self.per_minute = per_minute
         self._clock = clock
         self._seen: dict[int, deque[float]] = {}
+        self._prune_at = 10_000
 
     def allow(self, user_id: int) -> bool:
         now = self._clock()
@@ -170,9 +171,10 @@ class UserRateLimit:
         if len(window) >= self.per_minute:
             return False
         window.append(now)
-        if len(self._seen) > 10_000:  # forget idle users so memory stays flat over months
+        if len(self._seen) > self._prune_at:  # forget idle users so memory stays flat over months
             for uid in [u for u, w in self._seen.items() if not w or now - w[-1] >= 60]:
                 del self._seen[uid]
+            self._prune_at = max(10_000, 2 * len(self._seen))
         return True
 
 
