@@ -42,7 +42,6 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.htmltext import visible_text
 from bot.i18n import LOCALES, pick_locale, strings
-from bot.models import Band
 from bot.render import Button, Reply
 from bot.service import Services
 
@@ -462,4 +461,3 @@ def register(app: Application) -> None:
     app.add_error_handler(on_error)
 
 
-__all__ = ["Band", "register", "send", "set_commands"]
