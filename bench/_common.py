@@ -55,6 +55,47 @@ def auc(pos: Sequence[float], neg: Sequence[float]) -> float:
     return float(wins / (len(p) * len(q)))
 
 
+def read_paraphrases(path: str | None = None) -> list[tuple[int, str, str, str]]:
+    """``(line_no, query, target_id, kind)`` of ``bench/paraphrase_dev.tsv`` (kinds ``human``/``hardneg``)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return read_queries(path or os.path.join(here, "paraphrase_dev.tsv"))
+
+
+def is_heldout(query: str) -> bool:
+    """Stable ~40 % held-out split of the paraphrase set (by a hash of the query text)."""
+    import zlib
+
+    return zlib.crc32(query.encode("utf-8")) % 10 < 4
+
+
+class Bm25Baseline:
+    """BM25 (bm25s over jieba words, HMM on) over the archive titles; ``search(q)`` -> (keys, top score)."""
+
+    def __init__(self, archive: Sequence[tuple[str, str]]) -> None:
+        import re
+
+        import bm25s
+        import jieba
+
+        tok = jieba.Tokenizer()
+        tok.initialize()
+        punct = re.compile(r"[^\w]+")
+        self._words = lambda s: [w for w in tok.lcut(punct.sub(" ", s.casefold()), HMM=True) if w.strip()]
+        self._archive = archive
+        corpus = [" ".join(self._words(t)) for _, t in archive]
+        self._ctoks = bm25s.tokenize(corpus, token_pattern=r"(?u)\S+", stopwords=None, show_progress=False)
+        self._retr = bm25s.BM25()
+        self._retr.index(self._ctoks, show_progress=False)
+
+    def search(self, q: str, k: int = 10) -> tuple[list[str], float]:
+        vocab = self._ctoks.vocab
+        qt = [w for w in self._words(q) if w in vocab]
+        if not qt:
+            return [], 0.0
+        docs, scores = self._retr.retrieve([[vocab[w] for w in qt]], k=k, show_progress=False, n_threads=1)
+        return [self._archive[int(i)][0] for i in docs[0]], float(scores[0][0])
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     def fmt(v: object) -> str:
         if isinstance(v, float):

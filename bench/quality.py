@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import time
 from collections import defaultdict
 
-from _common import KINDS, auc, read_archive, read_queries, table
+from _common import KINDS, Bm25Baseline, auc, read_archive, read_queries, table
 
 from bot.matcher import Matcher
 from bot.models import Band
 
 
-def rank_metrics(results: dict[str, list], kinds=KINDS) -> list[list[object]]:
+def rank_metrics(results: dict[str, list], kinds=KINDS, neg_kind: str = "neg") -> list[list[object]]:
     """results[kind] = list of (target, ranked_keys, top_score, band) -> one row per kind."""
     rows = []
     pos_top, neg_top = [], []
@@ -29,7 +28,7 @@ def rank_metrics(results: dict[str, list], kinds=KINDS) -> list[list[object]]:
         rs = results.get(kind, [])
         if not rs:
             continue
-        if kind == "neg":
+        if kind == neg_kind:
             neg_top += [r[2] for r in rs]
             ans = [r[3] == Band.ANSWER for r in rs if r[3] is not None]
             rows.append([kind, len(rs), "-", "-", "-", "-", sum(ans) / len(ans) if ans else "-"])
@@ -40,7 +39,7 @@ def rank_metrics(results: dict[str, list], kinds=KINDS) -> list[list[object]]:
         right = [r[3] == Band.ANSWER and r[1][:1] == [r[0]] for r in rs if r[3] is not None]
         pos_top += [r[2] for r in rs if r[1][:1] == [r[0]]]
         rows.append([kind, len(rs), r1, r3, mrr, sum(right) / len(right) if right else "-", "-"])
-    pos = [r for k in kinds if k != "neg" for r in results.get(k, [])]
+    pos = [r for k in kinds if k != neg_kind for r in results.get(k, [])]
     if pos:
         allrow = [
             "all positives",
@@ -58,12 +57,14 @@ def rank_metrics(results: dict[str, list], kinds=KINDS) -> list[list[object]]:
 HEAD = ["kind", "n", "R@1", "R@3", "MRR@10", "right ANSWER", "neg ANSWER / AUC"]
 
 
-def tune(records, target_neg: float, min_margin: float = 2.0) -> tuple[float, float, float, float]:
+def tune(
+    records, target_neg: float, min_margin: float = 2.0, neg_kinds=("neg",)
+) -> tuple[float, float, float, float]:
     """Grid search (answer_threshold, margin) on the given records maximising right-ANSWER share of
     positives subject to the neg ANSWER share <= target_neg."""
     best = (-1.0, 0.0, 0.0, 0.0)
-    negs = [(top, gap) for kind, t, keys, top, gap in records if kind == "neg"]
-    poss = [(top, gap, keys[:1] == [t]) for kind, t, keys, top, gap in records if kind != "neg"]
+    negs = [(top, gap) for kind, t, keys, top, gap in records if kind in neg_kinds]
+    poss = [(top, gap, keys[:1] == [t]) for kind, t, keys, top, gap in records if kind not in neg_kinds]
     for thr in [x / 2 for x in range(60, 200)]:
         for margin in [x for x in (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15) if x >= min_margin]:
             neg = sum(1 for top, gap in negs if top >= thr and gap >= margin) / max(len(negs), 1)
@@ -138,32 +139,13 @@ def main() -> None:
             )
 
     if not args.no_bm25:
-        import bm25s
-        import jieba
-
-        tok = jieba.Tokenizer()
-        tok.initialize()
-        punct = re.compile(r"[^\w]+")
-
-        def words(s: str) -> list[str]:
-            return [w for w in tok.lcut(punct.sub(" ", s.casefold()), HMM=True) if w.strip()]
-
         t0 = time.perf_counter()
-        corpus = [" ".join(words(t)) for _, t in archive]
-        ctoks = bm25s.tokenize(corpus, token_pattern=r"(?u)\S+", stopwords=None, show_progress=False)
-        retr = bm25s.BM25()
-        retr.index(ctoks, show_progress=False)
+        bm = Bm25Baseline(archive)
         print(f"bm25s build: {time.perf_counter() - t0:.1f} s")
         res_b: dict[str, list] = defaultdict(list)
         for _line, q, target, kind in sel:
-            qt = [w for w in words(q) if w in ctoks.vocab]
-            if not qt:
-                res_b[kind].append((target, [], 0.0, None))
-                continue
-            ids = [[ctoks.vocab[w] for w in qt]]
-            docs, scores = retr.retrieve(ids, k=10, show_progress=False, n_threads=1)
-            keys = [archive[int(i)][0] for i in docs[0]]
-            res_b[kind].append((target, keys, float(scores[0][0]), None))
+            keys, top = bm.search(q)
+            res_b[kind].append((target, keys, top, None))
         print("\n### Baseline: BM25 (bm25s over jieba words), same queries\n")
         print(table(HEAD, rank_metrics(res_b)) + "\n")
 

@@ -23,10 +23,11 @@ import jieba
 import numpy as np
 import pypinyin
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from bot.index import WORD_WEIGHT, IndexData, build_index, load_index, save_index
 from bot.models import Band, Decision, Hit
-from bot.text import Analyzer
+from bot.text import Analysis, Analyzer, load_synonyms
 
 #: Titles are normalised with this cap (queries use ``MatcherSettings.max_query_chars``).
 TITLE_MAX_CHARS = 400
@@ -36,6 +37,21 @@ UNMATCHED_ASCII = 0.92
 _RUNS_RE = re.compile(r"[a-z]+|[0-9]+")
 #: Share of a position's weight earned by a pinyin-only (homophone) match; the rest needs the same chars.
 PINYIN_CREDIT = 0.85
+#: Share of an unmatched query word's weight recovered when the title has a synonym of it.
+SYNONYM_CREDIT = 0.9
+#: Longest side (characters) of a diff block that counts as a substitution (longer: a rephrasing).
+SUB_MAX_CHARS = 4
+#: Function characters: a diff block made of them (的/中的, 了/情况) is rephrasing, not a substitution.
+LIGHT_CHARS = "的是了在和与把被给里中也都就还会要能可想让有个这那么很更最比得地着过吧呢吗啊"
+#: Words whose insertion or deletion flips a question (更配 / 更不配).
+NEGATIONS = frozenset(["不", "没", "没有", "无", "非", "别", "未", "不是"])
+#: Factor for a query number missing from a title that has another number instead (2023 vs 2024).
+SWAPPED_NUMBER = 0.7
+#: Share of the query's characters that must align with equal title characters before a diff block
+#: counts as a substitution (below it the query is a rephrasing and diff blocks are normal).
+SUB_MIN_EQUAL = 0.75
+#: Equal context (characters) needed on a side of a substitution for it to count as "in the same slot".
+SUB_CONTEXT = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class MatcherSettings:
     title_weight: float = 0.25
     fuzz_weight: float = 0.25
     evidence_weight: float = 12.0
+    substitution_penalty: float = 0.5
 
 
 def _meta(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -85,6 +102,7 @@ class Matcher:
                 pairs.append((a, b))
         self._aliases = tuple(pairs)
         self._missing_idf = data.missing_idf()
+        self._syn = load_synonyms()
         self._cap = max(2000, int(settings.common_df * data.n_docs))
 
     # ---------------------------------------------------------------- construction
@@ -178,6 +196,94 @@ class Matcher:
                 break
         return out[: self.settings.max_alias_variants + 1]
 
+    def _synonym_weights(self, q_toks: list[str]) -> dict[str, tuple[frozenset[int], float]]:
+        """Query tokens that have synonyms -> (synonym set ids, the token's share of the query weight)."""
+        out: dict[str, tuple[frozenset[int], float]] = {}
+        for tok in q_toks:
+            groups = self._syn.get(tok)
+            if groups and tok not in out:
+                sub = self._an.analyze(tok, normalized=True)
+                out[tok] = (groups, self._weight_of(sub))
+        return out
+
+    def _weight_of(self, an: Analysis) -> float:
+        """Query weight of an analysed text (word terms at WORD_WEIGHT, each bigram position once)."""
+        data = self._data
+        keys = [*an.words, *(pk for _ck, pk in an.positions)]
+        mult = np.array([WORD_WEIGHT] * len(an.words) + [1.0] * len(an.positions))
+        if not keys or data.vocab.shape[0] == 0:
+            return 0.0
+        karr = np.fromiter(keys, dtype=np.int64, count=len(keys))
+        idx = np.minimum(np.searchsorted(data.vocab, karr), data.vocab.shape[0] - 1)
+        idf = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf)
+        return float(np.dot(mult, idf))
+
+    def _apply_synonyms(
+        self, q_toks: list[str], title: str, syn_w: Mapping[str, tuple[frozenset[int], float]]
+    ) -> tuple[str, float]:
+        """The title without spaces, with each synonym of an unmatched query token replaced by that token,
+        and the query weight so recovered."""
+        if not syn_w:
+            return title.replace(" ", ""), 0.0
+        t_toks = title.split(" ")
+        t_set = set(t_toks)
+        recovered = 0.0
+        for tok, (groups, wt) in syn_w.items():
+            if tok in t_set or tok in title:
+                continue
+            for i, tt in enumerate(t_toks):
+                g = self._syn.get(tt)
+                if g and tt not in syn_w and not g.isdisjoint(groups):
+                    t_toks[i] = tok
+                    recovered += SYNONYM_CREDIT * wt
+                    break
+        return "".join(t_toks), recovered
+
+    def _substitutions(self, q: str, t: str) -> list[tuple[str, str]]:
+        """Diff blocks of query vs title where a short query part stands in the slot of a different short
+        title part (后期/初期, 白/黑, 2022/2021, 她/跑男) with equal text around it; homophones (typos) are not."""
+        ops = Levenshtein.opcodes(q, t)
+        same = sum(op.src_end - op.src_start for op in ops if op.tag == "equal")
+        if same < SUB_MIN_EQUAL * len(q):  # a rephrasing, not the same question with one slot changed
+            return []
+        blocks: list[list[int]] = []  # [q_start, q_end, t_start, t_end, left_ctx, right_ctx]
+        prev_equal = 0
+        for op in ops:
+            if op.tag == "equal":
+                if blocks and blocks[-1][5] < 0:
+                    blocks[-1][5] = op.src_end - op.src_start
+                prev_equal = op.src_end - op.src_start
+                continue
+            if blocks and (blocks[-1][5] < 0 or (blocks[-1][5] == 1 and blocks[-1][1] + 1 == op.src_start)):
+                b = blocks[-1]  # merge adjacent non-equal ops (and ones one equal character apart: 26/62)
+                b[1], b[3], b[5] = op.src_end, op.dest_end, -1
+            else:
+                blocks.append([op.src_start, op.src_end, op.dest_start, op.dest_end, prev_equal, -1])
+        out = []
+        py = self._an._py
+        for qs, qe, ts, te, left, right in blocks:
+            a, b = q[qs:qe], t[ts:te]
+            if not a and not b:
+                continue
+            if not (a and b) and (a or b) not in NEGATIONS:  # a plain insertion/deletion, unless 不/没…
+                continue
+            if len(a) > SUB_MAX_CHARS or len(b) > SUB_MAX_CHARS:
+                continue
+            right = right if right >= 0 else 0
+            left = left if qs else (SUB_CONTEXT if right > SUB_CONTEXT else 0)  # edge + long right context
+            right = right if qe < len(q) else (SUB_CONTEXT if left > SUB_CONTEXT else 0)
+            if min(left, right) < 1 or left + right < SUB_CONTEXT + 1:
+                continue
+            if _same_sound(a, b, py):
+                continue
+            a_core, b_core = a.strip(LIGHT_CHARS), b.strip(LIGHT_CHARS)
+            if (a or b) not in NEGATIONS and (
+                not a_core or not b_core or set(a_core) <= set(b) or set(b_core) <= set(a)
+            ):
+                continue  # function characters or an expansion (当/要当好), not another slot value
+            out.append((a, b))
+        return out
+
     def _search_one(self, q: str) -> list[tuple[int, float]]:
         data, s = self._data, self.settings
         an = self._an.analyze(q, normalized=True)
@@ -257,27 +363,43 @@ class Matcher:
         ov = qcov**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tcov))
         if cand.shape[0] > s.rerank:
             top = np.argpartition(-ov, s.rerank - 1)[: s.rerank]
-            cand, ov = cand[top], ov[top]
-        # ---- rapidfuzz rerank + one confidence
+            cand, ov, acc, tcov = cand[top], ov[top], acc[top], tcov[top]
+        # ---- rapidfuzz rerank + synonyms + substitutions -> one confidence
         evidence = min(1.0, qtotal / s.evidence_weight) ** 0.5 if s.evidence_weight > 0 else 1.0
+        q_toks = an.content.split(" ")
         q_ns = an.content.replace(" ", "")
         q_runs = set(_RUNS_RE.findall(an.content))
+        syn_w = self._synonym_weights(q_toks)
         best: dict[int, float] = {}
         doc_key = data.doc_key
-        for d, o in zip(cand.tolist(), ov.tolist(), strict=True):
+        for d, o, a, tc in zip(cand.tolist(), ov.tolist(), acc.tolist(), tcov.tolist(), strict=True):
             t = data.content_at(d)
-            fz = (
-                max(fuzz.token_set_ratio(an.content, t), fuzz.partial_ratio(q_ns, t.replace(" ", ""))) / 100.0
-            )
+            t_ns, recovered = self._apply_synonyms(q_toks, t, syn_w)
+            if recovered > 0:
+                qc = min((a + recovered) / qtotal, 1.0)
+                o = max(o, qc**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tc)))
+            fz = max(fuzz.token_set_ratio(an.content, t), fuzz.partial_ratio(q_ns, t_ns)) / 100.0
             score = 100.0 * evidence * o * (1.0 - s.fuzz_weight + s.fuzz_weight * fz)
             if q_runs:
-                for run in q_runs.difference(_RUNS_RE.findall(t)):
-                    score *= UNMATCHED_NUMBER if run[0].isdigit() else UNMATCHED_ASCII
+                t_runs = set(_RUNS_RE.findall(t))
+                other_num = any(r[0].isdigit() for r in t_runs.difference(q_runs))
+                for run in q_runs.difference(t_runs):
+                    if run[0].isdigit():
+                        score *= SWAPPED_NUMBER if other_num else UNMATCHED_NUMBER
+                    else:
+                        score *= UNMATCHED_ASCII
+            n_sub = len(self._substitutions(q_ns, t_ns))
+            if n_sub:
+                score *= s.substitution_penalty ** min(n_sub, 2)
             score = round(min(100.0, max(0.0, score)), 2)
             kidx = int(doc_key[d])
             if score > best.get(kidx, -1.0):
                 best[kidx] = score
         return [(kidx, sc) for kidx, sc in best.items() if sc > 0.0]
+
+
+def _same_sound(a: str, b: str, py: Mapping[str, int]) -> bool:
+    return len(a) == len(b) and all(x == y or py.get(x, -1) == py.get(y, -2) for x, y in zip(a, b, strict=True))
 
 
 def _alias_words(aliases: Mapping[str, str], analyzer: Analyzer) -> list[str]:

