@@ -6,8 +6,10 @@ Pipeline per query (see docs/matcher.md):
 2. candidate generation from the inverted index: IDF-weighted accumulation over the postings of the
    query's terms (very common terms are not accumulated, only checked on the shortlisted candidates);
 3. exact weighted coverage both ways (query covered by title, title covered by query);
-4. rerank the best few dozen with rapidfuzz and combine into one 0-100 confidence;
-5. aggregate per key (best title wins) and break ties by key.
+4. rerank the best few dozen with rapidfuzz and combine into a rank score and a 0-100 confidence (the
+   same product with a softer query-coverage exponent);
+5. aggregate per key (best title wins), order by rank score, break ties by key; the reported scores are the
+   confidences, each capped by the one above, the top one lifted by its lead over the runner-up.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.index import WORD_WEIGHT, IndexData, build_index, load_index, save_index
 from bot.models import Band, Decision, Hit
-from bot.text import Analysis, Analyzer, load_synonyms
+from bot.text import Analysis, Analyzer, load_synonyms, word_key
 
 #: Titles are normalised with this cap (queries use ``MatcherSettings.max_query_chars``).
 TITLE_MAX_CHARS = 400
@@ -58,9 +60,9 @@ SUB_CONTEXT = 2
 class MatcherSettings:
     """Matcher knobs; field names map 1:1 to the YAML keys ``matcher.<field>``."""
 
-    answer_threshold: float = 62.0
-    suggest_threshold: float = 35.0
-    margin: float = 2.0
+    answer_threshold: float = 75.0
+    suggest_threshold: float = 64.0
+    margin: float = 8.0
     max_query_chars: int = 200
     candidates: int = 200
     rerank: int = 30
@@ -71,6 +73,8 @@ class MatcherSettings:
     fuzz_weight: float = 0.25
     evidence_weight: float = 12.0
     substitution_penalty: float = 0.5
+    confidence_power: float = 0.5
+    gap_weight: float = 0.3
 
 
 def _meta(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -158,14 +162,15 @@ class Matcher:
         q = self._an.normalizer.normalize(text)
         if not q:
             return []
-        best: dict[int, float] = {}
+        best: dict[int, tuple[float, float]] = {}
         for variant in self._variants(q):
-            for kidx, score in self._search_one(variant):
-                if score > best.get(kidx, -1.0):
-                    best[kidx] = score
+            for kidx, rank, conf in self._search_one(variant):
+                if (rank, conf) > best.get(kidx, (-1.0, -1.0)):
+                    best[kidx] = (rank, conf)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        scores = _confidences([conf for _kidx, (_rank, conf) in ranked], self.settings.gap_weight)
         data = self._data
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        return [(data.key_at(kidx), score) for kidx, score in ranked]
+        return [(data.key_at(kidx), sc) for (kidx, _), sc in zip(ranked[:k], scores, strict=False)]
 
     def decide(self, text: str, k: int = 3) -> Decision:
         """Band + hits: ANSWER (confident, clear margin), DID_YOU_MEAN (medium or too close), NO_MATCH."""
@@ -182,6 +187,53 @@ class Matcher:
         else:
             band = Band.NO_MATCH
         return Decision(band, tuple(Hit(key, score) for key, score in hits[: max(k, 0)]))
+
+    def explain(self, text: str, title: str) -> str:
+        """Why ``title`` gets its score for ``text`` (debugging): per-term weights and matches, synonyms,
+        substitutions and the score parts, for each query variant; then the title's rank in ``search``."""
+        q = self._an.normalizer.normalize(text)
+        t_an = self._an.analyze(self._an.normalizer.normalize(title, max_chars=TITLE_MAX_CHARS), normalized=True)
+        data = self._data
+        docs = np.array([d for d in range(data.n_docs) if data.content_at(d) == t_an.content], dtype=np.int64)
+        lines = [f"query {q!r} -> content {self._an.analyze(q, normalized=True).content!r}",
+                 f"title content {t_an.content!r}: {docs.size} doc(s) in the index"]
+        if not q or docs.size == 0:
+            return "\n".join(lines)
+        for variant in self._variants(q):
+            an = self._an.analyze(variant, normalized=True)
+            labels: dict[int, str] = {wk: f"[{tok}]" for tok in an.content.split(" ") for wk in (word_key(tok),)}
+            flat = an.content.replace(" ", "")
+            for i in range(len(flat) - 1):
+                for ck, pk in self._an.analyze(flat[i : i + 2], normalized=True).positions:
+                    labels.setdefault(pk, f"{flat[i : i + 2]}(py)")
+                    if ck is not None:
+                        labels.setdefault(ck, flat[i : i + 2])
+            trace: list[dict[str, object]] = []
+            self._search_one(variant, only=docs[:1], trace=trace)
+            lines.append(f"variant {variant!r}:")
+            if not trace:
+                lines.append("  no known terms")
+                continue
+            head = trace[0]
+            hits = head.get("hits", {})
+            lines.append(f"  query weight {head['qtotal']:.2f}")
+            for i, (tid, wt, df) in enumerate(zip(head["tids"].tolist(), head["tw"].tolist(),
+                                                  head["df"].tolist(), strict=True)):
+                got = bool(hits[i][0]) if i in hits else False
+                lab = labels.get(int(data.vocab[tid]), str(int(data.vocab[tid])))
+                lines.append(f"  {'+' if got else '-'} {lab:12s} w={wt:5.2f} df={df}")
+            for part in trace[1:]:
+                lines.append(
+                    "  qcov {qcov:.3f} tcov {tcov:.3f} ov {ov:.3f} evidence {evidence:.3f}"
+                    " synonyms +{synonym_weight:.2f} fuzz {fuzz:.3f} substitutions {substitutions}"
+                    " -> rank score {score}, confidence {confidence}".format(**part)
+                )
+        hits = self.search(text, k=10)
+        keys = {data.key_at(int(data.doc_key[d])) for d in docs.tolist()}
+        for rank, (key, score) in enumerate(hits, 1):
+            mark = "<- this title" if key in keys else ""
+            lines.append(f"#{rank} {score:6.2f} {key} {mark}")
+        return "\n".join(lines)
 
     # ---------------------------------------------------------------- internals
     def _variants(self, q: str) -> list[str]:
@@ -284,7 +336,11 @@ class Matcher:
             out.append((a, b))
         return out
 
-    def _search_one(self, q: str) -> list[tuple[int, float]]:
+    def _search_one(
+        self, q: str, only: np.ndarray | None = None, trace: list[dict[str, object]] | None = None
+    ) -> list[tuple[int, float, float]]:
+        """``(key index, rank score, confidence)`` of the shortlist (see :func:`_confidences`); with ``only``
+        (doc ids) just those docs are scored, and ``trace`` collects the score parts (for :meth:`explain`)."""
         data, s = self._data, self.settings
         an = self._an.analyze(q, normalized=True)
         if not an.words and not an.positions:
@@ -329,8 +385,13 @@ class Matcher:
         df = ends - starts
         rare = df <= self._cap
         postings = data.postings
+        if trace is not None:
+            trace.append({"qtotal": qtotal, "tids": tids, "tw": tw, "df": df})
         # ---- candidate generation
-        if rare.any():
+        if only is not None:
+            cand, acc = only.astype(np.int64), np.zeros(only.shape[0])
+            rare = np.zeros(tids.shape[0], dtype=bool)  # every term by membership below
+        elif rare.any():
             r_starts, r_ends, r_w = starts[rare], ends[rare], tw[rare]
             docs = np.concatenate(
                 [postings[a:b] for a, b in zip(r_starts.tolist(), r_ends.tolist(), strict=True)]
@@ -348,7 +409,7 @@ class Matcher:
             cand = postings[starts[i] : starts[i] + self._cap].astype(np.int64)
             acc = np.zeros(cand.shape[0])
         doc_total = data.doc_total
-        if cand.shape[0] > s.candidates:
+        if only is None and cand.shape[0] > s.candidates:
             s1 = acc / qtotal + 0.1 * acc / np.maximum(doc_total[cand], 1e-6)
             top = np.argpartition(-s1, s.candidates - 1)[: s.candidates]
             cand, acc = cand[top], acc[top]
@@ -358,6 +419,8 @@ class Matcher:
             pos = np.searchsorted(p, cand)
             hit = p[np.minimum(pos, p.shape[0] - 1)] == cand
             acc = acc + hit * tw[i]
+            if trace is not None:
+                trace[0].setdefault("hits", {})[i] = hit
         qcov = np.minimum(acc / qtotal, 1.0)
         tcov = np.minimum(acc / np.maximum(doc_total[cand], 1e-6), 1.0)
         ov = qcov**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tcov))
@@ -370,14 +433,18 @@ class Matcher:
         q_ns = an.content.replace(" ", "")
         q_runs = set(_RUNS_RE.findall(an.content))
         syn_w = self._synonym_weights(q_toks)
-        best: dict[int, float] = {}
+        best: dict[int, tuple[float, float]] = {}
         doc_key = data.doc_key
+        cp_extra = s.confidence_power - s.coverage_power
         for d, o, a, tc in zip(cand.tolist(), ov.tolist(), acc.tolist(), tcov.tolist(), strict=True):
             t = data.content_at(d)
             t_ns, recovered = self._apply_synonyms(q_toks, t, syn_w)
+            qc = min(a / qtotal, 1.0)
             if recovered > 0:
-                qc = min((a + recovered) / qtotal, 1.0)
-                o = max(o, qc**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tc)))
+                qc_syn = min((a + recovered) / qtotal, 1.0)
+                o_syn = qc_syn**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tc))
+                if o_syn > o:
+                    o, qc = o_syn, qc_syn
             fz = max(fuzz.token_set_ratio(an.content, t), fuzz.partial_ratio(q_ns, t_ns)) / 100.0
             score = 100.0 * evidence * o * (1.0 - s.fuzz_weight + s.fuzz_weight * fz)
             if q_runs:
@@ -391,11 +458,35 @@ class Matcher:
             n_sub = len(self._substitutions(q_ns, t_ns))
             if n_sub:
                 score *= s.substitution_penalty ** min(n_sub, 2)
+            # confidence: the same product with the softer coverage exponent (qcov^confidence_power)
+            conf = score * qc**cp_extra if qc > 0 else 0.0
+            conf = round(min(100.0, max(0.0, conf)), 2)
             score = round(min(100.0, max(0.0, score)), 2)
+            if trace is not None:
+                trace.append(
+                    {"doc": d, "title": t, "qcov": a / qtotal, "tcov": tc, "ov": o, "evidence": evidence,
+                     "synonym_weight": recovered, "fuzz": fz, "substitutions": self._substitutions(q_ns, t_ns),
+                     "score": score, "confidence": conf}
+                )
             kidx = int(doc_key[d])
-            if score > best.get(kidx, -1.0):
-                best[kidx] = score
-        return [(kidx, sc) for kidx, sc in best.items() if sc > 0.0]
+            if (score, conf) > best.get(kidx, (-1.0, -1.0)):
+                best[kidx] = (score, conf)
+        return [(kidx, sc, cf) for kidx, (sc, cf) in best.items() if sc > 0.0]
+
+
+def _confidences(confs: list[float], gap_weight: float) -> list[float]:
+    """Displayed scores of hits in rank order: each hit's confidence, capped by the one above it (a lower
+    ranked title never shows a higher score), and the top one raised towards 100 by its relative lead over
+    the runner-up: ``100 - (100 - top) * (1 - gap_weight * (top - second) / top)``.  A right title usually
+    stands far above the rest; a query that is not in the archive tends to meet a cluster of similar
+    weak candidates."""
+    out: list[float] = []
+    for c in confs:
+        out.append(min(c, out[-1]) if out else c)
+    if out and out[0] > 0 and gap_weight > 0:
+        top, second = out[0], (out[1] if len(out) > 1 else 0.0)
+        out[0] = round(min(100.0, 100.0 - (100.0 - top) * (1.0 - gap_weight * (top - second) / top)), 2)
+    return out
 
 
 def _same_sound(a: str, b: str, py: Mapping[str, int]) -> bool:

@@ -247,3 +247,37 @@ def test_swapped_number_costs_more_than_a_missing_one(m):
     swapped = dict(m.search("2024 LPL 夏季季后赛 EDG 不敌 TES，他们输在哪？", 3)).get("q10", 0.0)
     missing = dict(m.search("LPL 夏季季后赛 EDG 不敌 TES，他们输在哪？", 3)).get("q10", 0.0)
     assert swapped < missing
+
+
+def test_top_score_does_not_depend_on_k(m):
+    q = "新能源汽车价格战对二手车有什么影响"
+    full = m.search(q, k=10)
+    assert m.search(q, k=1) == full[:1]
+    assert m.search(q, k=3) == full[:3]
+
+
+def test_gap_to_runner_up_raises_only_the_top_score(m):
+    q = "残差网络为什么能解决退化问题"
+    plain = Matcher(m._data, m._an, {}, dataclasses.replace(m.settings, gap_weight=0.0)).search(q, k=5)
+    gapped = Matcher(m._data, m._an, {}, m.settings).search(q, k=5)
+    assert [k for k, _ in plain] == [k for k, _ in gapped]
+    assert gapped[0][1] > plain[0][1]
+    assert gapped[1:] == plain[1:]
+    assert all(0.0 <= s <= 100.0 for _, s in gapped)
+
+
+def test_confidences_are_capped_by_the_hit_above():
+    from bot.matcher import _confidences
+
+    assert _confidences([], 0.3) == []
+    assert _confidences([50.0, 60.0, 10.0], 0.0) == [50.0, 50.0, 10.0]
+    out = _confidences([50.0, 10.0], 0.5)
+    assert out[1] == 10.0 and 50.0 < out[0] <= 100.0
+    assert _confidences([100.0], 1.0) == [100.0]
+
+
+def test_explain_lists_terms_and_score_parts(m):
+    text = m.explain("残差网络为什么能解决退化问题", "残差网络为什么能解决深度网络的退化问题？")
+    assert "qcov" in text and "confidence" in text and "<- this title" in text
+    assert "+ [残差网络]" in text
+    assert "0 doc(s)" in m.explain("残差网络", "不在库里的标题")
