@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--explain", nargs=2, metavar=("QUERY", "ID"))
     ap.add_argument("--answer-threshold", type=float)
     ap.add_argument("--margin", type=float)
+    ap.add_argument("--rerank", type=int, help="shortlist reranked with rapidfuzz (MatcherSettings.rerank)")
     args = ap.parse_args()
 
     archive = read_archive()
@@ -42,6 +43,8 @@ def main() -> None:
         kw["answer_threshold"] = args.answer_threshold
     if args.margin is not None:
         kw["margin"] = args.margin
+    if args.rerank is not None:
+        kw["rerank"] = args.rerank
     settings = MatcherSettings(**kw)
     t0 = time.perf_counter()
     m = Matcher.load(args.index, "paraphrases", settings=settings) if args.index else None

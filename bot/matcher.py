@@ -65,8 +65,9 @@ class MatcherSettings:
     margin: float = 8.0
     max_query_chars: int = 200
     candidates: int = 200
-    rerank: int = 30
+    rerank: int = 15
     common_df: float = 0.02
+    common_df_max: int = 5000
     max_alias_variants: int = 4
     coverage_power: float = 1.5
     title_weight: float = 0.25
@@ -107,7 +108,14 @@ class Matcher:
         self._aliases = tuple(pairs)
         self._missing_idf = data.missing_idf()
         self._syn = load_synonyms()
-        self._cap = max(2000, int(settings.common_df * data.n_docs))
+        members: dict[int, list[str]] = {}
+        for word, groups in self._syn.items():
+            for g in groups:
+                members.setdefault(g, []).append(word)
+        self._syn_members = {g: tuple(words) for g, words in members.items()}
+        # Terms in more titles than this are only checked on the shortlist, not accumulated: a share of
+        # the archive, bounded so that per-query work stops growing with very large archives.
+        self._cap = max(2000, min(int(settings.common_df * data.n_docs), settings.common_df_max))
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -248,15 +256,20 @@ class Matcher:
                 break
         return out[: self.settings.max_alias_variants + 1]
 
-    def _synonym_weights(self, q_toks: list[str]) -> dict[str, tuple[frozenset[int], float]]:
-        """Query tokens that have synonyms -> (synonym set ids, the token's share of the query weight)."""
-        out: dict[str, tuple[frozenset[int], float]] = {}
+    def _synonym_weights(self, q_toks: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+        """Query tokens that have synonyms -> their share of the query weight; and each of their synonyms
+        (that is not itself such a query token) -> the query token it may stand in for."""
+        weights: dict[str, float] = {}
         for tok in q_toks:
-            groups = self._syn.get(tok)
-            if groups and tok not in out:
-                sub = self._an.analyze(tok, normalized=True)
-                out[tok] = (groups, self._weight_of(sub))
-        return out
+            if tok not in weights and self._syn.get(tok):
+                weights[tok] = self._weight_of(self._an.analyze(tok, normalized=True))
+        stand_ins: dict[str, str] = {}
+        for tok in weights:
+            for g in sorted(self._syn[tok]):
+                for word in self._syn_members[g]:
+                    if word not in weights:
+                        stand_ins.setdefault(word, tok)
+        return weights, stand_ins
 
     def _weight_of(self, an: Analysis) -> float:
         """Query weight of an analysed text (word terms at WORD_WEIGHT, each bigram position once)."""
@@ -270,25 +283,24 @@ class Matcher:
         idf = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf)
         return float(np.dot(mult, idf))
 
+    @staticmethod
     def _apply_synonyms(
-        self, q_toks: list[str], title: str, syn_w: Mapping[str, tuple[frozenset[int], float]]
+        title: str, syn_w: Mapping[str, float], stand_ins: Mapping[str, str]
     ) -> tuple[str, float]:
-        """The title without spaces, with each synonym of an unmatched query token replaced by that token,
+        """The title without spaces, with a synonym of each unmatched query token replaced by that token,
         and the query weight so recovered."""
         if not syn_w:
             return title.replace(" ", ""), 0.0
         t_toks = title.split(" ")
-        t_set = set(t_toks)
         recovered = 0.0
-        for tok, (groups, wt) in syn_w.items():
-            if tok in t_set or tok in title:
+        done: set[str] = set()
+        for i, tt in enumerate(t_toks):
+            tok = stand_ins.get(tt)
+            if tok is None or tok in done or tok in title:
                 continue
-            for i, tt in enumerate(t_toks):
-                g = self._syn.get(tt)
-                if g and tt not in syn_w and not g.isdisjoint(groups):
-                    t_toks[i] = tok
-                    recovered += SYNONYM_CREDIT * wt
-                    break
+            t_toks[i] = tok
+            done.add(tok)
+            recovered += SYNONYM_CREDIT * syn_w[tok]
         return "".join(t_toks), recovered
 
     def _substitutions(self, q: str, t: str) -> list[tuple[str, str]]:
@@ -432,13 +444,13 @@ class Matcher:
         q_toks = an.content.split(" ")
         q_ns = an.content.replace(" ", "")
         q_runs = set(_RUNS_RE.findall(an.content))
-        syn_w = self._synonym_weights(q_toks)
+        syn_w, stand_ins = self._synonym_weights(q_toks)
         best: dict[int, tuple[float, float]] = {}
         doc_key = data.doc_key
         cp_extra = s.confidence_power - s.coverage_power
         for d, o, a, tc in zip(cand.tolist(), ov.tolist(), acc.tolist(), tcov.tolist(), strict=True):
             t = data.content_at(d)
-            t_ns, recovered = self._apply_synonyms(q_toks, t, syn_w)
+            t_ns, recovered = self._apply_synonyms(t, syn_w, stand_ins)
             qc = min(a / qtotal, 1.0)
             if recovered > 0:
                 qc_syn = min((a + recovered) / qtotal, 1.0)
