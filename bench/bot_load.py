@@ -16,8 +16,9 @@ the push (the same CLOCK_MONOTONIC); the fake's own p50/p99 are printed as a cro
 
 Fault mode injects 500, 502, 429 (retry_after 1), dropped connections and delayed responses into
 getUpdates and sendMessage. Not ``lost`` (processed, then the response dropped): no client can
-avoid a duplicate then. For the same reason the delay is kept below the bot's request timeout: a
-sendMessage that the bot gave up on but the fake still processes is a ``lost`` fault in disguise.
+avoid a duplicate then. The delay is kept below the bot's request timeout by default; with a longer one
+(``--fault-delay``) the bot gives up on the send but does not repeat it (it may have been delivered), and
+the fake delivers it late: a slow reply, not a duplicate.
 
 The load phase (warm-up, measurement, drain) is bounded by ``--timeout``; the exit status is 1 when
 a reply was lost or duplicated, or the run did not finish.
