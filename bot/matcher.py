@@ -60,9 +60,9 @@ SUB_CONTEXT = 2
 class MatcherSettings:
     """Matcher knobs; field names map 1:1 to the YAML keys ``matcher.<field>``."""
 
-    answer_threshold: float = 75.0
+    answer_threshold: float = 76.0
     suggest_threshold: float = 64.0
-    margin: float = 8.0
+    margin: float = 3.0
     max_query_chars: int = 200
     candidates: int = 200
     rerank: int = 15
@@ -76,6 +76,7 @@ class MatcherSettings:
     substitution_penalty: float = 0.5
     confidence_power: float = 0.5
     gap_weight: float = 0.3
+    junction_weight: float = 0.3
 
 
 def _meta(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -374,8 +375,9 @@ class Matcher:
         w[:nw] = WORD_WEIGHT * idf[:nw]
         qtotal = float(w[:nw].sum())
         j = nw
-        for ck, _pk in an.positions:
-            wi = float(idf[j])
+        jw = s.junction_weight
+        for (ck, _pk), junction in zip(an.positions, an.junctions or (False,) * len(an.positions), strict=True):
+            wi = float(idf[j]) * (jw if junction else 1.0)
             qtotal += wi
             if ck is None:
                 w[j] = wi

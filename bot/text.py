@@ -267,6 +267,8 @@ class Analysis:
     content: str
     words: tuple[int, ...]
     positions: tuple[tuple[int | None, int], ...]
+    #: per position: True when its two units come from different jieba tokens (a word junction)
+    junctions: tuple[bool, ...] = ()
 
     def keys(self) -> list[int]:
         out = list(self.words)
@@ -323,19 +325,22 @@ class Analyzer:
         segs = self.tokens(s)
         py = self._py
         words: dict[int, None] = {}
-        units: list[tuple[int, int, bool, int]] = []  # (char code, pinyin code, is_cjk, segment)
+        units: list[tuple[int, int, bool, int, int]] = []  # (char code, pinyin code, is_cjk, segment, token)
+        n_tok = 0
         for si, seg in enumerate(segs):
             for tok in seg:
                 words[word_key(tok)] = None
+                n_tok += 1
                 for u in _UNIT_RE.findall(tok):
                     if len(u) == 1 and _CJK_RE.match(u):
                         c = ord(u)
-                        units.append((c, py.get(u, c), True, si))
+                        units.append((c, py.get(u, c), True, si, n_tok))
                     else:
                         c = _run_code(u)
-                        units.append((c, c, False, si))
+                        units.append((c, c, False, si, n_tok))
         positions: dict[int, int | None] = {}
-        for (c1, p1, k1, s1), (c2, p2, k2, s2) in itertools.pairwise(units):
+        junction: dict[int, bool] = {}
+        for (c1, p1, k1, s1, t1), (c2, p2, k2, s2, t2) in itertools.pairwise(units):
             if k1 and k2 and s1 == s2:
                 ck: int | None = (T_CHAR << _TYPE_SHIFT) | (c1 << 24) | c2
             elif not k1 and not k2:
@@ -345,5 +350,9 @@ class Analyzer:
             pk = (T_PINYIN << _TYPE_SHIFT) | (p1 << 24) | p2
             if pk not in positions:
                 positions[pk] = ck
+            junction[pk] = junction.get(pk, True) and t1 != t2
         content = " ".join(" ".join(seg) for seg in segs)
-        return Analysis(content, tuple(words), tuple((ck, pk) for pk, ck in positions.items()))
+        return Analysis(
+            content, tuple(words), tuple((ck, pk) for pk, ck in positions.items()),
+            tuple(junction[pk] for pk in positions),
+        )

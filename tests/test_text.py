@@ -82,3 +82,17 @@ def test_keys_are_stable_across_instances(analyzer):
 def test_added_words_are_kept_whole(analyzer):
     a = Analyzer(extra_words=["瑞斯奈特"])
     assert "瑞斯奈特" in a.tokens("我爱瑞斯奈特")[0]
+
+
+def test_bigrams_across_a_word_boundary_are_marked_as_junctions(analyzer: Analyzer) -> None:
+    an = analyzer.analyze("我喜欢苹果")
+    tokens = an.content.split(" ")
+    assert "".join(tokens) == "我喜欢苹果" and len(tokens) >= 2
+    # every adjacent character pair, flagged by whether it crosses a token boundary
+    expected = []
+    joined = "".join(tokens)
+    bounds = {sum(len(t) for t in tokens[: i + 1]) for i in range(len(tokens))}
+    for i in range(len(joined) - 1):
+        expected.append(i + 1 in bounds)
+    assert list(an.junctions) == expected
+    assert len(an.junctions) == len(an.positions)
