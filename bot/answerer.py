@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,9 +69,7 @@ def load_matcher(
     matcher = Matcher.from_titles(store.iter_titles(), aliases=aliases, settings=settings)
     log.info("index built (%d questions) in %.2fs", len(matcher), time.perf_counter() - started)
     try:
-        tmp = f"{index_path}.tmp{os.getpid()}"
-        matcher.save(tmp, fingerprint)
-        os.replace(tmp, index_path)
+        matcher.save(index_path, fingerprint)  # atomic: a temp file renamed into place
     except OSError as exc:
         log.warning("could not save the index to %s: %s (it will be rebuilt at next start)", index_path, exc)
     return matcher

@@ -68,18 +68,6 @@ def _progress(stream: TextIO):
     return show
 
 
-def ensure_archive(cfg: Config, store: Store, *, quiet: bool = True) -> None:
-    """With ``archive.ingest_on_start``, ingest the configured paths (cheap when nothing changed)."""
-    from bot.ingest import ingest
-
-    if cfg.archive.ingest_on_start and cfg.archive.paths:
-        report = ingest(store, cfg.archive.paths)
-        if not quiet or report.skipped:
-            logging.getLogger("bot.ingest").info(
-                "ingested %s: %d pages, %d skipped", ", ".join(cfg.archive.paths), report.pages, len(report.skipped)
-            )
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     from bot.answerer import load_matcher, matcher_settings
     from bot.ingest import ingest
@@ -155,7 +143,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answerer import Answerer, load_matcher, matcher_settings
     from bot.htmltext import visible_text
     from bot.render import Renderer
-    from bot.service import render_settings
+    from bot.service import ensure_archive, render_settings
 
     cfg = _load(args)
     with _archive(cfg, create=True) as store:

@@ -29,6 +29,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.answerer import Answerer, load_matcher, matcher_settings
 from bot.config import Config
+from bot.ingest import ingest
 from bot.matcher import Matcher
 from bot.render import Renderer, RenderSettings
 from bot.state import StateStore
@@ -233,13 +234,21 @@ def render_settings(cfg: Config, bot_username: str | None = None) -> RenderSetti
     )
 
 
+def ensure_archive(cfg: Config, store: Store, *, quiet: bool = True) -> None:
+    """With ``archive.ingest_on_start``, ingest the configured paths (cheap when nothing changed)."""
+    if cfg.archive.ingest_on_start and cfg.archive.paths:
+        report = ingest(store, cfg.archive.paths)
+        if not quiet or report.skipped:
+            logging.getLogger("bot.ingest").info(
+                "ingested %s: %d pages, %d skipped", ", ".join(cfg.archive.paths), report.pages, len(report.skipped)
+            )
+
+
 def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
     """Open the stores and load the index (initialising jieba). Raises StoreError naming a file.
 
     ``matcher`` skips loading the index: for tests that share one across many stores.
     """
-    from bot.cli import ensure_archive
-
     store = Store.open(cfg.archive.db, create=cfg.archive.ingest_on_start)
     try:
         ensure_archive(cfg, store, quiet=False)
