@@ -175,7 +175,7 @@ def read_tsv(path: Path, columns: int) -> Iterator[list[str]]:
 
 
 def write_jsonl(titles: Sequence[tuple[str, str]], out: Path) -> None:
-    """One question per line with two short filler answers (ingestible by ``bot.ingest``)."""
+    """One question per line with two short filler answers (ingestible by ``bot.storage.ingest``)."""
     with out.open("w", encoding="utf-8") as f:
         for qid, title in titles:
             answers = [{"author": "a", "text": f"关于「{title}」，第{n}个回答：" + "这是一段填充的回答文字。" * 8}
@@ -359,7 +359,7 @@ def bot_config(info: dict[str, Any], archive: str, work: Path, label: str, args:
 
 async def serve_while_driving(cfg: Any, services: Any, spec: DriveSpec) -> tuple[dict[str, Any], float]:
     """Run the real ``serve()`` loop while the driver process works; (driver records, bot CPU seconds)."""
-    from bot.service import build_application, serve
+    from bot.telegram.app import build_application, serve
 
     app = build_application(cfg, services)
     stop = asyncio.Event()
@@ -421,7 +421,8 @@ def summarize(mode: str, spec: DriveSpec, rec: dict[str, Any], log_text: str) ->
 def run_once(mode: str, faults: float, archive: str, pool: Sequence[str], work: Path,
              args: argparse.Namespace, other: int | None) -> Result:
     """A fresh fake and a fresh bot (same store, new state), one driver run, the figures."""
-    from bot.service import open_services, setup_logging
+    from bot.logs import setup_logging
+    from bot.runtime import open_services
     from tests.fakebotapi import fake_api_subprocess
 
     questions = cycle(pool, args.warmup + args.questions, args.seed)

@@ -56,7 +56,7 @@ def _timings(fn, queries: list[str], warmup: int = 50) -> tuple[float, float, fl
 
 def child(args: argparse.Namespace) -> dict:
     _pin(args.core)
-    from bot.matcher import Matcher
+    from bot.search.matcher import Matcher
 
     if args.phase == "build":
         pairs = scale_titles(read_archive(), args.size)

@@ -20,7 +20,7 @@ from collections import defaultdict
 from _common import Bm25Baseline, is_heldout, read_archive, read_paraphrases, table
 from quality import HEAD, rank_metrics, tune
 
-from bot.matcher import Matcher, MatcherSettings
+from bot.search.matcher import Matcher, MatcherSettings
 
 KINDS_P = ("human", "hardneg")
 

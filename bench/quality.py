@@ -16,8 +16,8 @@ from collections import defaultdict
 
 from _common import KINDS, Bm25Baseline, auc, read_archive, read_queries, table
 
-from bot.matcher import Matcher
 from bot.models import Band
+from bot.search.matcher import Matcher
 
 
 def rank_metrics(results: dict[str, list], kinds=KINDS, neg_kind: str = "neg") -> list[list[object]]:

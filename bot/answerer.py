@@ -6,49 +6,16 @@ saving it otherwise). Knows nothing of Telegram.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from bot.matcher import Matcher, MatcherSettings
-from bot.models import Band, Decision, Hit, Question
-from bot.store import Store
+from bot.config import Config
+from bot.models import Band, Decision, Outcome, Question
+from bot.search.matcher import Matcher, MatcherSettings
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What to show for one query: the decision, the answered question, the candidates' titles."""
-
-    decision: Decision
-    question: Question | None
-    candidates: tuple[tuple[Hit, str], ...]
-
-    @property
-    def band(self) -> Band:
-        return self.decision.band
-
-    @property
-    def score(self) -> float:
-        top = self.decision.top
-        return top.score if top else 0.0
-
-
-def matcher_settings(options: Mapping[str, Any]) -> MatcherSettings:
-    """``MatcherSettings`` from the config's ``matcher`` mapping (already validated)."""
-    return dataclasses.replace(MatcherSettings(), **dict(options))
-
-
-def matcher_fields() -> dict[str, type]:
-    """The ``matcher.*`` config keys and their types, for validation."""
-    import typing
-
-    hints = typing.get_type_hints(MatcherSettings)
-    return {f.name: hints[f.name] for f in dataclasses.fields(MatcherSettings)}
 
 
 def load_matcher(
@@ -73,6 +40,11 @@ def load_matcher(
     except OSError as exc:
         log.warning("could not save the index to %s: %s (it will be rebuilt at next start)", index_path, exc)
     return matcher
+
+
+def open_matcher(cfg: Config, store: Store) -> Matcher:
+    """The matcher the config asks for, over ``store``'s archive (the saved index when current)."""
+    return load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases, settings=cfg.matcher)
 
 
 class Answerer:

@@ -15,9 +15,15 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+from bot.answerer import Answerer, open_matcher
+from bot.archive.jsonl import to_json
 from bot.config import Config, ConfigError, load_config, parse_config
-from bot.state import StateStore
-from bot.store import Store, StoreError
+from bot.runtime import ensure_archive, run
+from bot.storage.ingest import ingest
+from bot.storage.state import StateStore
+from bot.storage.store import Store, StoreError
+from bot.ui.htmltext import visible_text
+from bot.ui.render import Renderer, RenderSettings
 
 DEFAULT_CONFIG = os.path.join("config", "example.yaml")
 EXIT_USAGE = 2
@@ -37,12 +43,10 @@ def _config_path(arg: str | None) -> str | None:
 
 
 def _load(args: argparse.Namespace, *, require_token: bool = False) -> Config:
-    from bot.answerer import matcher_fields
-
     path = _config_path(args.config)
     if path is None:
-        return parse_config({}, source="<defaults>", require_token=require_token, matcher_fields=matcher_fields())
-    return load_config(path, require_token=require_token, matcher_fields=matcher_fields())
+        return parse_config({}, source="<defaults>", require_token=require_token)
+    return load_config(path, require_token=require_token)
 
 
 @contextlib.contextmanager
@@ -69,9 +73,6 @@ def _progress(stream: TextIO):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from bot.answerer import load_matcher, matcher_settings
-    from bot.ingest import ingest
-
     cfg = _load(args)
     paths = args.paths or list(cfg.archive.paths)
     if not paths:
@@ -87,17 +88,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"took {elapsed:.1f}s ({report.files / max(elapsed, 1e-9):.0f} files/s); store: {cfg.archive.db}")
         if not args.no_index:
             started = time.perf_counter()
-            matcher = load_matcher(
-                store, cfg.archive.index_path, aliases=cfg.aliases, settings=matcher_settings(cfg.matcher)
-            )
+            matcher = open_matcher(cfg, store)
             print(f"index: {len(matcher)} questions, ready in {time.perf_counter() - started:.1f}s "
                   f"({cfg.archive.index_path})")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.archive.jsonl import to_json
-
     cfg = _load(args)
     with _archive(cfg) as store:
         with contextlib.ExitStack() as stack:
@@ -112,8 +109,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from bot.archive.jsonl import to_json
-
     cfg = _load(args)
     with _archive(cfg) as store:
         q = store.get(args.id) or (store.get(store.find_by_title(args.id) or "") if args.id else None)
@@ -140,16 +135,10 @@ def _plain_question(q) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.answerer import Answerer, load_matcher, matcher_settings
-    from bot.htmltext import visible_text
-    from bot.render import Renderer
-    from bot.service import ensure_archive, render_settings
-
     cfg = _load(args)
     with _archive(cfg, create=True) as store:
         ensure_archive(cfg, store)
-        matcher = load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases,
-                               settings=matcher_settings(cfg.matcher))
+        matcher = open_matcher(cfg, store)
         answerer = Answerer(store, matcher)
         started = time.perf_counter()
         outcome = answerer.ask(args.question, k=max(args.k, 1))
@@ -168,7 +157,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"band: {outcome.band.value}   ({elapsed_ms:.1f} ms)")
         for n, (hit, title) in enumerate(outcome.candidates, start=1):
             print(f"  {n}. {hit.score:5.1f}  {title}  [{hit.key}]")
-        renderer = Renderer(render_settings(cfg))
+        renderer = Renderer(RenderSettings.from_config(cfg))
         reply = renderer.outcome(outcome, args.question, locale=args.locale or cfg.locale)
         print("\n" + "-" * 60)
         print(visible_text(reply.text))
@@ -178,16 +167,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.service import run
-
     cfg = _load(args, require_token=True)
     return run(cfg)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from bot.answerer import matcher_fields
-
-    cfg = load_config(args.file, require_token=not args.no_token, matcher_fields=matcher_fields())
+    cfg = load_config(args.file, require_token=not args.no_token)
     print(f"{args.file}: OK (mode {cfg.telegram.mode}, store {cfg.archive.db}, locale {cfg.locale}, "
           f"{len(cfg.admins)} admin(s))")
     return 0

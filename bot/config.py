@@ -1,27 +1,37 @@
-"""Load the YAML configuration into frozen, validated dataclasses.
+"""The YAML configuration as frozen pydantic models: every key, its type and its bounds, defined once.
 
-Every problem is reported with its key path (``telegram.webhook.port: expected an integer``),
-all of them at once, before anything starts. ``${VAR}`` and ``${VAR:-default}`` in string
-values are expanded from the environment. The bot token is never part of an error message.
+Every problem is reported at once with its key path (``telegram.webhook.port: …``) and pydantic's
+message, never the value given (a token pasted into the wrong key must not be printed).
+``${VAR}`` and ``${VAR:-default}`` in string values are expanded from the environment *before*
+validation, so an expanded value is validated and converted like any other. Relative paths are
+taken from the config file's folder.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 PLACEHOLDER_TOKENS = frozenset({"", "123456:REPLACE_ME", "REPLACE_ME", "YOUR_TOKEN", "<token>"})
 LOCALES = ("zh-Hans", "zh-Hant", "en")
+Locale = Literal["zh-Hans", "zh-Hant", "en"]
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_HTTP_URL = re.compile(r"^https?://[^\s/]+")
 
 
 class ConfigError(Exception):
@@ -39,45 +49,122 @@ class ConfigError(Exception):
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class WebhookConfig:
+def check_url_template(template: str | None) -> str | None:
+    """A web-page URL template may use only ``{id}`` and ``{title}`` and must be an http(s) URL."""
+    if not template:
+        return template
+    try:
+        url = template.format(id="abc", title="t")
+    except Exception as exc:  # KeyError, IndexError, AttributeError ({title.x}), ValueError ({)
+        raise ValueError(f"only {{id}} and {{title}} may be used ({type(exc).__name__})") from None
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("expected an http(s) URL such as https://example.org/q/{id}")
+    return template
+
+
+def _http_url(value: str) -> str:
+    if not _HTTP_URL.match(value):
+        raise ValueError("expected an http(s) URL")
+    return value
+
+
+UrlTemplate = Annotated[str, AfterValidator(check_url_template)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+#: Bounds shared by the config and the renderer's settings (one definition each).
+AnswersPerMessage = Annotated[int, Field(ge=1, le=10, description="answers shown in one reply")]
+AnswerChars = Annotated[int, Field(ge=40, le=3500, description="trim length; 3500 keeps a reply under 4096")]
+MaxRelated = Annotated[int, Field(ge=0, le=20, description="related-topic buttons")]
+Score = Annotated[float, Field(ge=0, le=100)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, NaN/inf refused, numbers accepted as strings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, coerce_numbers_to_str=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        """A section or list left empty in YAML (``matcher:`` with only comments) takes its default;
+        ``true``/``false`` is not a number (pydantic would take it as 1/0)."""
+        if not isinstance(data, dict):
+            return data
+        out = {}
+        for key, value in data.items():
+            f = cls.model_fields.get(key)
+            if f is not None and value is None and isinstance(f.default, BaseModel | tuple | dict):
+                continue
+            if f is not None and isinstance(value, bool) and f.annotation in (int, float):
+                value = str(value).lower()  # fails number parsing with pydantic's own message
+            out[key] = value
+        return out
+
+
+class WebhookConfig(Section):
     """Where the webhook server listens and the public URL Telegram posts to."""
 
     listen: str = "127.0.0.1"
-    port: int = 8443
+    port: int = Field(8443, ge=1, le=65535)
     url_path: str = "telegram"
     public_url: str = ""
-    secret_token: str = ""
+    secret_token: str = Field("", repr=False)
 
 
-@dataclass(frozen=True)
-class TelegramConfig:
+class TelegramConfig(Section):
     """How the bot reaches Telegram (or a local Bot API server)."""
 
-    token: str = field(default="", repr=False)
-    base_url: str = "https://api.telegram.org/bot"
-    base_file_url: str = "https://api.telegram.org/file/bot"
+    token: str = Field("", repr=False)
+    base_url: HttpUrl = "https://api.telegram.org/bot"
+    base_file_url: HttpUrl = "https://api.telegram.org/file/bot"
     mode: Literal["polling", "webhook"] = "polling"
-    poll_interval: float = 0.0
-    poll_timeout: int = 10
-    request_timeout: float = 15.0
-    max_retries: int = 5
-    concurrent_updates: int = 8
-    overall_max_rate: float = 30.0
-    group_max_rate: float = 20.0
-    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    poll_interval: float = Field(0.0, ge=0)
+    poll_timeout: int = Field(10, gt=0, le=600)
+    request_timeout: float = Field(15.0, gt=0)
+    max_retries: int = Field(5, ge=0, le=100)
+    concurrent_updates: int = Field(8, gt=0, le=1024)
+    overall_max_rate: float = Field(30.0, ge=0)
+    group_max_rate: float = Field(20.0, ge=0)
+    webhook: WebhookConfig = WebhookConfig()
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, token: str, info: ValidationInfo) -> str:
+        if not (info.context or {}).get("require_token", True):
+            return token
+        if token.strip() in PLACEHOLDER_TOKENS:
+            raise ValueError(
+                "missing or still the example placeholder; set it, e.g. token: ${ARCHIVE_BOT_TOKEN} "
+                "and export ARCHIVE_BOT_TOKEN"
+            )
+        if any(c.isspace() for c in token) or "/" in token:
+            raise ValueError("contains spaces or '/'; it does not look like a bot token")
+        return token
+
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> TelegramConfig:
+        if self.mode != "webhook":
+            return self
+        problems = []
+        if not re.match(r"^https?://", self.webhook.public_url):
+            problems.append("webhook.public_url: required in webhook mode (the https URL Telegram posts to)")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook.secret_token):
+            problems.append(
+                "webhook.secret_token: required in webhook mode: 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            )
+        if problems:
+            raise ValueError(_MULTI + _MULTI.join(problems))
+        return self
 
 
-@dataclass(frozen=True)
-class ArchiveConfig:
+class ArchiveConfig(Section):
     """Where the archive lives."""
 
-    db: str = "archive.db"
+    db: str = Field("archive.db", min_length=1)
     index: str = ""
     state_db: str = ""
     paths: tuple[str, ...] = ()
     ingest_on_start: bool = False
-    reload_interval: float = 30.0
+    reload_interval: float = Field(30.0, ge=0)
 
     @property
     def index_path(self) -> str:
@@ -90,65 +177,103 @@ class ArchiveConfig:
         return self.state_db or self.db + ".state"
 
 
-@dataclass(frozen=True)
-class AnswersConfig:
+class MatcherSettings(Section):
+    """Matcher knobs (YAML ``matcher.<field>``); see docs/matcher.md."""
+
+    answer_threshold: Score = 76.0
+    suggest_threshold: Score = 64.0
+    margin: Score = 3.0
+    max_query_chars: int = Field(200, ge=10, le=2000)
+    candidates: int = Field(200, ge=1, le=10_000)
+    rerank: int = Field(15, ge=1, le=1000)
+    common_df: float = Field(0.02, gt=0, le=1)
+    common_df_max: int = Field(5000, ge=1)
+    max_alias_variants: int = Field(4, ge=0, le=64)
+    coverage_power: float = Field(1.5, gt=0, le=10)
+    title_weight: float = Field(0.25, ge=0, le=1)
+    fuzz_weight: float = Field(0.25, ge=0, le=1)
+    evidence_weight: float = Field(12.0, gt=0)
+    substitution_penalty: float = Field(0.5, ge=0, le=1)
+    confidence_power: float = Field(0.5, gt=0, le=10)
+    gap_weight: float = Field(0.3, ge=0, le=1)
+    junction_weight: float = Field(0.3, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> MatcherSettings:
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError("suggest_threshold must not exceed answer_threshold")
+        return self
+
+
+class AnswersConfig(Section):
     """How much of an archived question one reply shows."""
 
-    per_message: int = 3
-    chars: int = 600
-    max_related: int = 10
+    per_message: AnswersPerMessage = 3
+    chars: AnswerChars = 600
+    max_related: MaxRelated = 10
 
 
-@dataclass(frozen=True)
-class SiteConfig:
+class SiteConfig(Section):
     """The web archive the pages came from (optional)."""
 
-    url_template: str = ""
+    url_template: UrlTemplate = ""
 
 
-@dataclass(frozen=True)
-class AccessConfig:
+class AccessConfig(Section):
     """Who may use the bot. Empty lists mean everyone."""
 
     allowed_users: tuple[int, ...] = ()
     allowed_chats: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class RateLimitConfig:
+class RateLimitConfig(Section):
     """Per-user question budget."""
 
-    per_minute: int = 20
+    per_minute: int = Field(20, gt=0)
 
 
-@dataclass(frozen=True)
-class LoggingConfig:
+class LoggingConfig(Section):
     """Log level and format."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    json: bool = False
+    json_lines: bool = Field(False, alias="json")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @property
+    def json(self) -> bool:  # type: ignore[override]
+        return self.json_lines
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Section):
     """The whole validated configuration."""
 
-    telegram: TelegramConfig = field(default_factory=TelegramConfig)
-    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
-    matcher: Mapping[str, Any] = field(default_factory=dict)
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    answers: AnswersConfig = field(default_factory=AnswersConfig)
-    site: SiteConfig = field(default_factory=SiteConfig)
-    locale: Literal["zh-Hans", "zh-Hant", "en"] = "zh-Hans"
+    telegram: TelegramConfig = TelegramConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    matcher: MatcherSettings = MatcherSettings()
+    aliases: dict[str, str] = {}
+    answers: AnswersConfig = AnswersConfig()
+    site: SiteConfig = SiteConfig()
+    locale: Locale = "zh-Hans"
     admins: tuple[int, ...] = ()
-    access: AccessConfig = field(default_factory=AccessConfig)
-    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
-    logging: LoggingConfig = field(default_factory=LoggingConfig)
-    source: str = field(default="<defaults>", compare=False)
+    access: AccessConfig = AccessConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    logging: LoggingConfig = LoggingConfig()
+    source: str = Field("<defaults>", exclude=True)
 
 
-def expand_env(value: str, environ: Mapping[str, str], path: str, problems: list[str]) -> str:
-    """Replace ``${VAR}`` / ``${VAR:-default}``; an unset variable without default is a problem."""
+#: Separates several problems raised by one model validator (each with its own sub-path).
+_MULTI = "\x1f"
+
+
+def expand_env(data: Any, environ: Mapping[str, str], path: str, problems: list[str]) -> Any:
+    """``data`` with ``${VAR}`` / ``${VAR:-default}`` replaced in every string; unset variables are problems."""
+    if isinstance(data, dict):
+        return {k: expand_env(v, environ, _join(path, str(k)), problems) for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_env(v, environ, f"{path}[{i}]", problems) for i, v in enumerate(data)]
+    if not isinstance(data, str):
+        return data
 
     def repl(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
@@ -159,166 +284,44 @@ def expand_env(value: str, environ: Mapping[str, str], path: str, problems: list
         problems.append(f"{path}: environment variable {name} is not set")
         return ""
 
-    return _ENV.sub(repl, value)
-
-
-def _type_name(tp: Any) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-    if tp in names:
-        return names[tp]
-    if typing.get_origin(tp) is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if typing.get_origin(tp) is tuple:
-        return "a list"
-    if typing.get_origin(tp) in (Mapping, dict):
-        return "a mapping"
-    return getattr(tp, "__name__", str(tp))
-
-
-def _convert(tp: Any, value: Any, path: str, problems: list[str], environ: Mapping[str, str]) -> Any:
-    """Check ``value`` against the annotation ``tp``; record a problem and return None when it fails."""
-    origin = typing.get_origin(tp)
-    if isinstance(value, str):
-        value = expand_env(value, environ, path, problems)
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, path, problems, environ)
-    if origin is Literal:
-        if value in typing.get_args(tp):
-            return value
-    elif origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            if value is None and arg is type(None):
-                return None
-        return _convert(typing.get_args(tp)[0], value, path, problems, environ)
-    elif origin is tuple:
-        if value is None:
-            return ()
-        if isinstance(value, list):
-            (item_tp, _) = typing.get_args(tp)
-            items = [_convert(item_tp, v, f"{path}[{i}]", problems, environ) for i, v in enumerate(value)]
-            return tuple(items)
-    elif origin in (Mapping, dict):
-        if value is None:
-            return {}
-        if isinstance(value, dict):
-            key_tp, val_tp = typing.get_args(tp)
-            out = {}
-            for k, v in value.items():
-                key = _convert(key_tp, k, f"{path}.{k}", problems, environ)
-                out[key] = v if val_tp is Any else _convert(val_tp, v, f"{path}.{k}", problems, environ)
-            return out
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            return int(value)
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif tp is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-    elif tp is Any:
-        return value
-    shown = "null" if value is None else type(value).__name__
-    problems.append(f"{path}: expected {_type_name(tp)}, got {shown}")
-    return None
-
-
-def _build(cls: Any, data: Any, path: str, problems: list[str], environ: Mapping[str, str]) -> Any:
-    """Build dataclass ``cls`` from a mapping, recording unknown keys and type errors."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        problems.append(f"{path or '<top level>'}: expected a mapping, got {type(data).__name__}")
-        return cls()
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    for key in data:
-        if key not in fields:
-            known = ", ".join(sorted(fields))
-            problems.append(f"{_join(path, str(key))}: unknown key (known keys: {known})")
-    kwargs = {}
-    for name in fields:
-        if name in data:
-            value = _convert(hints[name], data[name], _join(path, name), problems, environ)
-            if value is not None:
-                kwargs[name] = value
-    return cls(**kwargs)
+    return _ENV.sub(repl, data)
 
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _check(cfg: Config, problems: list[str], *, require_token: bool) -> None:
-    """Semantic checks that types alone cannot express."""
-    tg = cfg.telegram
-    if require_token:
-        if tg.token.strip() in PLACEHOLDER_TOKENS:
-            problems.append(
-                "telegram.token: missing or still the example placeholder; set it, e.g. "
-                "token: ${ARCHIVE_BOT_TOKEN} and export ARCHIVE_BOT_TOKEN"
-            )
-        elif any(c.isspace() for c in tg.token) or "/" in tg.token:
-            problems.append("telegram.token: contains spaces or '/'; it does not look like a bot token")
-    for key, url in (("telegram.base_url", tg.base_url), ("telegram.base_file_url", tg.base_file_url)):
-        if not re.match(r"^https?://[^\s/]+", url):
-            problems.append(f"{key}: expected an http(s) URL, got {url!r}")
-    positive = {
-        "telegram.poll_timeout": tg.poll_timeout,
-        "telegram.request_timeout": tg.request_timeout,
-        "telegram.concurrent_updates": tg.concurrent_updates,
-        "answers.per_message": cfg.answers.per_message,
-        "answers.chars": cfg.answers.chars,
-        "rate_limit.per_minute": cfg.rate_limit.per_minute,
-    }
-    for key, value in positive.items():
-        if value <= 0:
-            problems.append(f"{key}: must be greater than 0, got {value}")
-    non_negative = {
-        "telegram.poll_interval": tg.poll_interval,
-        "telegram.max_retries": tg.max_retries,
-        "telegram.overall_max_rate": tg.overall_max_rate,
-        "telegram.group_max_rate": tg.group_max_rate,
-        "archive.reload_interval": cfg.archive.reload_interval,
-        "answers.max_related": cfg.answers.max_related,
-    }
-    for key, value in non_negative.items():
-        if value < 0:
-            problems.append(f"{key}: must not be negative, got {value}")
-    if cfg.answers.per_message > 10:
-        problems.append(f"answers.per_message: at most 10 answers fit one message, got {cfg.answers.per_message}")
-    if cfg.answers.chars > 3500:
-        problems.append(f"answers.chars: at most 3500 so a reply fits Telegram's 4096, got {cfg.answers.chars}")
-    if tg.mode == "webhook":
-        wh = tg.webhook
-        if not re.match(r"^https?://", wh.public_url):
-            problems.append("telegram.webhook.public_url: required in webhook mode (the https URL Telegram posts to)")
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", wh.secret_token):
-            problems.append(
-                "telegram.webhook.secret_token: required in webhook mode: 1-256 characters of A-Z, a-z, 0-9, _ and -"
-            )
-        if not 0 < wh.port < 65536:
-            problems.append(f"telegram.webhook.port: expected 1-65535, got {wh.port}")
-    if cfg.site.url_template:
-        if not re.match(r"^https?://", cfg.site.url_template):
-            problems.append("site.url_template: expected an http(s) URL such as https://example.org/q/{id}")
+def _loc_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        path = f"{path}[{part}]" if isinstance(part, int) else _join(path, str(part))
+    return path
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at the parent of ``loc`` (for 'unknown key' messages)."""
+    model: Any = Config
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = getattr(field, "annotation", None)
+    fields = getattr(model, "model_fields", {})
+    return sorted((f.alias or name) for name, f in fields.items() if name != "source")
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per error: key path and message, never the input value."""
+    out = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            out.append(f"{_loc_path(loc)}: unknown key (known keys: {', '.join(_known_keys(loc))})")
+            continue
+        msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if _MULTI in msg:
+            out += [f"{_join(_loc_path(loc), part)}" for part in msg.split(_MULTI) if part]
         else:
-            try:
-                cfg.site.url_template.format(id="x", title="x")
-            except (KeyError, IndexError, ValueError) as exc:
-                problems.append(f"site.url_template: only {{id}} and {{title}} may be used ({exc!s})")
-    if not cfg.archive.db:
-        problems.append("archive.db: required (the SQLite file of the archive)")
+            out.append(f"{_loc_path(loc) or '<top level>'}: {msg}")
+    return out
 
 
 def _resolve_paths(cfg: Config, base: Path) -> Config:
@@ -328,10 +331,10 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
         return p if not p or os.path.isabs(p) else str((base / p).resolve())
 
     a = cfg.archive
-    archive = dataclasses.replace(
-        a, db=res(a.db), index=res(a.index), state_db=res(a.state_db), paths=tuple(res(p) for p in a.paths)
-    )
-    return dataclasses.replace(cfg, archive=archive)
+    archive = a.model_copy(update={
+        "db": res(a.db), "index": res(a.index), "state_db": res(a.state_db), "paths": tuple(res(p) for p in a.paths),
+    })
+    return cfg.model_copy(update={"archive": archive})
 
 
 def parse_config(
@@ -341,25 +344,25 @@ def parse_config(
     base: Path | None = None,
     environ: Mapping[str, str] | None = None,
     require_token: bool = True,
-    matcher_fields: Mapping[str, type] | None = None,
 ) -> Config:
     """Validate already-loaded YAML data; raise :class:`ConfigError` listing every problem."""
     problems: list[str] = []
-    env = os.environ if environ is None else environ
-    cfg = _build(Config, data, "", problems, env)
-    if matcher_fields is not None:
-        for key, value in cfg.matcher.items():
-            if key not in matcher_fields:
-                problems.append(f"matcher.{key}: unknown key (known keys: {', '.join(sorted(matcher_fields))})")
-            else:
-                _convert(matcher_fields[key], value, f"matcher.{key}", problems, env)
-    if not problems:
-        _check(cfg, problems, require_token=require_token)
-    if problems:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"<top level>: expected a mapping of sections, got {type(data).__name__}"])
+    data = expand_env(data, os.environ if environ is None else environ, "", problems)
+    data.pop("source", None)
+    try:
+        cfg = Config.model_validate(data, context={"require_token": require_token})
+    except ValidationError as exc:
+        problems += _problems(exc)
+        cfg = None
+    if problems or cfg is None:
         raise ConfigError(source, problems)
     if base is not None:
         cfg = _resolve_paths(cfg, base)
-    return dataclasses.replace(cfg, source=source)
+    return cfg.model_copy(update={"source": source})
 
 
 def load_config(
@@ -367,7 +370,6 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     require_token: bool = True,
-    matcher_fields: Mapping[str, type] | None = None,
 ) -> Config:
     """Read and validate a YAML file. Raises :class:`ConfigError` (never a bare traceback)."""
     p = Path(path)
@@ -383,7 +385,4 @@ def load_config(
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(str(p), [f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})"]) from None
-    return parse_config(
-        data, source=str(p), base=p.resolve().parent, environ=environ,
-        require_token=require_token, matcher_fields=matcher_fields,
-    )
+    return parse_config(data, source=str(p), base=p.resolve().parent, environ=environ, require_token=require_token)

@@ -65,3 +65,21 @@ class Decision:
     @property
     def top(self) -> Hit | None:
         return self.hits[0] if self.hits else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show for one query: the decision, the answered question, the candidates' titles."""
+
+    decision: Decision
+    question: Question | None
+    candidates: tuple[tuple[Hit, str], ...]
+
+    @property
+    def band(self) -> Band:
+        return self.decision.band
+
+    @property
+    def score(self) -> float:
+        top = self.decision.top
+        return top.score if top else 0.0

@@ -12,8 +12,10 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.config import Config, parse_config
-from bot.matcher import Matcher
-from bot.service import Services, build_application, open_services, serve
+from bot.runtime import open_services
+from bot.search.matcher import Matcher
+from bot.telegram.app import build_application, serve
+from bot.telegram.context import Services
 from tests.fakebotapi import BotMessage, FakeBotAPI
 
 ROOT = Path(__file__).parent.parent

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from bot.ingest import ingest
-from bot.matcher import Matcher
-from bot.store import Store
+from bot.search.matcher import Matcher
+from bot.storage.ingest import ingest
+from bot.storage.store import Store
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import ADMIN, SAMPLE, running_bot
 

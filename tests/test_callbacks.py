@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import callbacks as cb
 from bot.models import Link, Question
+from bot.ui import callback_data as cb
 
 ids = st.from_regex(r"[a-z0-9]{1,16}", fullmatch=True)
 numbers = st.integers(0, cb.MAX_NUMBER)

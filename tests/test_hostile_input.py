@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 from bot.answerer import Answerer
 from bot.archive.parse import parse_page
-from bot.matcher import Matcher
-from bot.render import Renderer, RenderSettings
-from bot.store import Store
-from bot.text import Normalizer
+from bot.search.analysis import Normalizer
+from bot.search.matcher import Matcher
+from bot.storage.store import Store
+from bot.ui.render import Renderer, RenderSettings
 from tests.pages import make_page
 
 # Control characters, bidi marks, zero-width joiners, surrogate neighbours, emoji sequences, HTML.

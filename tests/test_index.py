@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.index import build_index, load_index, save_index
-from bot.text import Analyzer
+from bot.search.analysis import Analyzer
+from bot.search.index import build_index, load_index, save_index
 
 TITLES = [
     ("1", "残差网络为什么有效"),

@@ -11,8 +11,8 @@ import pytest
 
 from bot.archive.ids import question_id
 from bot.archive.jsonl import from_json, to_json
-from bot.ingest import decode_bytes, ingest
-from bot.store import Store
+from bot.storage.ingest import decode_bytes, ingest
+from bot.storage.store import Store
 from tests.pages import make_page, write
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -129,8 +129,8 @@ def test_ingest_killed_half_way_leaves_previous_archive_intact(store, archive, t
     script = textwrap.dedent(f"""
         import os, signal, sys
         sys.path.insert(0, {str(ROOT)!r})
-        from bot.ingest import ingest
-        from bot.store import Store
+        from bot.storage.ingest import ingest
+        from bot.storage.store import Store
         s = Store.open({store.path!r})
         def progress(report):
             if report.files >= 200:

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest_asyncio
 
-from bot.ingest import ingest
+from bot.storage.ingest import ingest
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import ROOT, running_bot
 from tests.pages import make_page, write
@@ -57,7 +57,7 @@ async def test_reingest_while_serving_swaps_the_archive_without_a_failed_reply(b
 
 
 def ingest_into(db: str, folder):
-    from bot.store import Store
+    from bot.storage.store import Store
 
     store = Store.open(db)
     try:
@@ -73,8 +73,8 @@ async def test_ingest_killed_half_way_leaves_the_bot_serving_the_old_archive(bot
     script = textwrap.dedent(f"""
         import os, signal, sys
         sys.path.insert(0, {str(ROOT)!r})
-        from bot.ingest import ingest
-        from bot.store import Store
+        from bot.storage.ingest import ingest
+        from bot.storage.store import Store
         def progress(report):
             if report.files >= 150:
                 os.kill(os.getpid(), signal.SIGKILL)

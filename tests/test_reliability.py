@@ -79,7 +79,7 @@ BOT_PROCESS = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, {root!r})
     from bot.config import parse_config
-    from bot.service import run
+    from bot.runtime import run
     sys.exit(run(parse_config(json.loads({config!r}), source="test", environ={{}})))
 """)
 

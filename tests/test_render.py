@@ -10,8 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import callbacks as cb
-from bot.htmltext import (
+from bot.i18n import LOCALES, strings
+from bot.models import Answer, Band, Hit, Link, Question
+from bot.ui import callback_data as cb
+from bot.ui.htmltext import (
     escape,
     safe_cut,
     split_html,
@@ -20,9 +22,7 @@ from bot.htmltext import (
     utf16_len,
     visible_text,
 )
-from bot.i18n import LOCALES, strings
-from bot.models import Answer, Band, Hit, Link, Question
-from bot.render import Button, InlineItem, Renderer, RenderSettings, Reply
+from bot.ui.render import Button, InlineItem, Renderer, RenderSettings, Reply
 
 QID = "k3x9q2mfa7c1"
 EVIL = '<script>alert("x")</script> & &amp; <b>'
@@ -434,7 +434,7 @@ def test_inline_description_is_the_start_of_the_top_answer(r: Renderer) -> None:
 
 
 def test_reply_and_button_refuse_to_break_telegram_limits() -> None:
-    from bot.render import Button
+    from bot.ui.render import Button
 
     with pytest.raises(ValueError):
         Reply("😀" * 2049)

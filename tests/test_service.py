@@ -10,7 +10,9 @@ import httpx
 from telegram.error import NetworkError, TimedOut
 
 from bot.config import parse_config
-from bot.service import ChatSerializer, UserRateLimit, may_have_been_delivered, setup_logging
+from bot.logs import setup_logging
+from bot.telegram.context import UserRateLimit
+from bot.telegram.delivery import ChatSerializer, may_have_been_delivered
 
 TOKEN = "777:SECRET_TOKEN_value_for_redaction"
 

@@ -1,6 +1,6 @@
 """The bot's state store: query log with hashed users, handled updates."""
 
-from bot.state import StateStore
+from bot.storage.state import StateStore
 
 
 def test_query_log_hashes_users_and_reports_misses(tmp_path):

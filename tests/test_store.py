@@ -7,7 +7,7 @@ import pytest
 from bot.archive.ids import question_id
 from bot.archive.parse import parse_page
 from bot.models import Answer, Link, Question
-from bot.store import SCHEMA_VERSION, Store, StoreError
+from bot.storage.store import SCHEMA_VERSION, Store, StoreError
 from tests.pages import make_page
 
 

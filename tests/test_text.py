@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import Analyzer, Normalizer
+from bot.search.analysis import Analyzer, Normalizer
 
 
 @pytest.fixture(scope="module")

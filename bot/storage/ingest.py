@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.archive.jsonl import from_json
 from bot.archive.parse import parse_page
-from bot.store import Store
+from bot.storage.store import Store
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 MAX_PAGE_BYTES = 8 * 1024 * 1024

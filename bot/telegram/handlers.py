@@ -1,8 +1,8 @@
 """Telegram handlers: thin glue from updates to :class:`Answerer` and :class:`Renderer` and back.
 
-The only module (with :mod:`bot.service` and :mod:`bot.webhook`) that knows Telegram's types.
+The only module (with :mod:`bot.telegram.delivery` and :mod:`bot.telegram.webhook`) that knows Telegram's types.
 Private chats: any text is a question. Groups: only when the bot is mentioned, replied to, or
-asked with /ask. Buttons carry only ids (see :mod:`bot.callbacks`), so any process can serve them.
+asked with /ask. Buttons carry only ids (see :mod:`bot.ui.callback_data`), so any process can serve them.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.htmltext import visible_text
 from bot.i18n import LOCALES, pick_locale, strings
-from bot.render import Button, Reply
-from bot.service import Services
+from bot.telegram.context import Services
+from bot.ui import callback_data as cb
+from bot.ui.htmltext import visible_text
+from bot.ui.render import Button, Reply
 
-log = logging.getLogger("bot.handlers")
+log = logging.getLogger("bot.telegram.handlers")
 Context = ContextTypes.DEFAULT_TYPE
 MAX_INLINE_QUERY = 256
 

@@ -18,9 +18,10 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.service import ChatSerializer, Services, handle_batch
+from bot.telegram.context import Services
+from bot.telegram.delivery import ChatSerializer, handle_batch
 
-log = logging.getLogger("bot.webhook")
+log = logging.getLogger("bot.telegram.webhook")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024
 

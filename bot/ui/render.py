@@ -5,7 +5,7 @@ objects (``parse_mode=HTML``, ``InlineKeyboardButton(text, callback_data=..., ur
 switch_inline_query=...)``). Guarantees of every ``Reply``: text non-empty, at most 4096 UTF-16
 units even as HTML source, every archive/user string escaped, only the tags b, i, a, code and
 balanced; at most 8 buttons a row and 100 in all; every button has non-empty text and exactly one
-action; callback data comes from ``bot.callbacks`` (≤ 64 bytes). ``Reply`` and ``Button`` check
+action; callback data comes from ``bot.ui.callback_data`` (≤ 64 bytes). ``Reply`` and ``Button`` check
 these on construction.
 
 ``/random`` reuses ``Renderer.question``; a plain-text fallback is ``htmltext.visible_text(text)``.
@@ -16,11 +16,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Annotated
 from urllib.parse import quote
 
-from bot import callbacks as cb
-from bot.htmltext import (
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from bot.config import AnswerChars, AnswersPerMessage, Config, Locale, MaxRelated, UrlTemplate
+from bot.i18n import Strings, is_supported, strings
+from bot.models import Answer, Band, Hit, Link, Outcome, Question
+from bot.ui import callback_data as cb
+from bot.ui.htmltext import (
     MESSAGE_LIMIT,
     clean,
     escape,
@@ -29,11 +34,6 @@ from bot.htmltext import (
     truncate_width,
     utf16_len,
 )
-from bot.i18n import LOCALES, Strings, is_supported, strings
-from bot.models import Answer, Band, Hit, Link, Question
-
-if TYPE_CHECKING:
-    from bot.answerer import Outcome
 
 MAX_ROW = 8
 MAX_BUTTONS = 100
@@ -100,36 +100,39 @@ class InlineItem:
     reply: Reply
 
 
-@dataclass(frozen=True)
-class RenderSettings:
-    """How replies look. ``url_template`` is formatted with ``id`` and a URL-quoted ``title``."""
+def _bot_username(name: str | None) -> str | None:
+    if name is not None and not _BOT_USERNAME.fullmatch(name.lstrip("@")):
+        raise ValueError("not a Telegram bot username")
+    return name
 
-    answers_per_message: int = 3
-    answer_chars: int = 600
-    url_template: str | None = None
-    bot_username: str | None = None
-    max_related: int = 10
-    locale: str = "zh-Hans"
 
-    def validate(self) -> None:
-        """Raise ValueError naming the first bad field."""
-        if not 1 <= self.answers_per_message <= 10:
-            raise ValueError("answers_per_message must be 1..10")
-        if not 40 <= self.answer_chars <= 3500:
-            raise ValueError("answer_chars must be 40..3500")
-        if not 0 <= self.max_related <= 20:
-            raise ValueError("max_related must be 0..20")
-        if not is_supported(self.locale):
-            raise ValueError(f"locale must be one of {', '.join(LOCALES)}")
-        if self.bot_username is not None and not _BOT_USERNAME.fullmatch(self.bot_username.lstrip("@")):
-            raise ValueError(f"bad bot_username: {self.bot_username!r}")
-        if self.url_template is not None:
-            try:
-                url = self.url_template.format(id="abc", title="t")
-            except (KeyError, IndexError, ValueError) as exc:
-                raise ValueError(f"url_template may use only {{id}} and {{title}}: {exc}") from exc
-            if not url.startswith(("https://", "http://")):
-                raise ValueError("url_template must start with http:// or https://")
+class RenderSettings(BaseModel):
+    """How replies look. ``url_template`` is formatted with ``id`` and a URL-quoted ``title``.
+
+    The bounds are the config's (:mod:`bot.config`), so a value the config accepts renders.
+    Invalid settings raise ``pydantic.ValidationError`` (a ``ValueError``) naming the field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    answers_per_message: AnswersPerMessage = 3
+    answer_chars: AnswerChars = 600
+    url_template: UrlTemplate | None = None
+    bot_username: Annotated[str | None, AfterValidator(_bot_username)] = None
+    max_related: MaxRelated = 10
+    locale: Locale = "zh-Hans"
+
+    @classmethod
+    def from_config(cls, cfg: Config, bot_username: str | None = None) -> RenderSettings:
+        """The renderer's settings from the config."""
+        return cls(
+            answers_per_message=cfg.answers.per_message,
+            answer_chars=cfg.answers.chars,
+            url_template=cfg.site.url_template or None,
+            bot_username=bot_username,
+            max_related=cfg.answers.max_related,
+            locale=cfg.locale,
+        )
 
 
 def _cost(markup: str) -> int:
@@ -159,7 +162,6 @@ class Renderer:
 
     def __init__(self, settings: RenderSettings | None = None) -> None:
         self.settings = settings or RenderSettings()
-        self.settings.validate()
 
     # -- helpers ---------------------------------------------------------------------------------
 

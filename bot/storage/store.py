@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.archive.ids import question_id
 from bot.archive.parse import Page
 from bot.models import Answer, Link, Question
-from bot.sqlitedb import StoreError, open_db, run_script, transaction
+from bot.storage.sqlitedb import StoreError, open_db, run_script, transaction
 
 __all__ = ["Counts", "Store", "StoreError"]
 

@@ -2,7 +2,7 @@
 
 Layout (all numpy, no Python object per title or per term, so 10^6 titles load in well under a second):
 
-* ``vocab``    int64[V]   sorted term keys (see :mod:`bot.text`); lookup is ``searchsorted``
+* ``vocab``    int64[V]   sorted term keys (see :mod:`bot.search.analysis`); lookup is ``searchsorted``
 * ``indptr``   int64[V+1] CSR offsets into ``postings``
 * ``postings`` uint32[P]  document ids, ascending within a term
 * ``idf``      float32[V] BM25-style idf of each term
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.text import T_PINYIN, T_WORD, Analysis
+from bot.search.analysis import T_PINYIN, T_WORD, Analysis
 
 FORMAT_VERSION = 1
 MAGIC = b"ABOTIDX\x00"

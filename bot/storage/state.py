@@ -13,7 +13,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from bot.sqlitedb import StoreError, open_db, run_script, transaction
+from bot.storage.sqlitedb import StoreError, open_db, run_script, transaction
 
 __all__ = ["MissRow", "StateStore", "StoreError"]
 

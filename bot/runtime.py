@@ -1,0 +1,71 @@
+"""The composition root of the service: everything built from the config, then run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from bot.answerer import Answerer, open_matcher
+from bot.config import Config
+from bot.logs import setup_logging
+from bot.search.matcher import Matcher
+from bot.storage.ingest import ingest
+from bot.storage.state import StateStore
+from bot.storage.store import Store, StoreError
+from bot.telegram.app import EXIT_FAILURE, build_application, serve
+from bot.telegram.context import Services, UserRateLimit
+from bot.ui.render import Renderer, RenderSettings
+
+log = logging.getLogger("bot.runtime")
+
+
+def ensure_archive(cfg: Config, store: Store, *, quiet: bool = True) -> None:
+    """With ``archive.ingest_on_start``, ingest the configured paths (cheap when nothing changed)."""
+    if cfg.archive.ingest_on_start and cfg.archive.paths:
+        report = ingest(store, cfg.archive.paths)
+        if not quiet or report.skipped:
+            logging.getLogger("bot.storage.ingest").info(
+                "ingested %s: %d pages, %d skipped", ", ".join(cfg.archive.paths), report.pages, len(report.skipped)
+            )
+
+
+def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
+    """Open the stores and load the index (initialising jieba). Raises StoreError naming a file.
+
+    ``matcher`` skips loading the index: for tests that share one across many stores.
+    """
+    store = Store.open(cfg.archive.db, create=cfg.archive.ingest_on_start)
+    try:
+        ensure_archive(cfg, store, quiet=False)
+        state = StateStore.open(cfg.archive.state_path)
+    except BaseException:
+        store.close()
+        raise
+    if matcher is None:
+        matcher = open_matcher(cfg, store)
+    fingerprint = store.fingerprint()
+    return Services(
+        config=cfg,
+        store=store,
+        state=state,
+        answerer=Answerer(store, matcher, fingerprint),
+        renderer=Renderer(RenderSettings.from_config(cfg)),
+        limiter=UserRateLimit(cfg.rate_limit.per_minute),
+    )
+
+
+def run(cfg: Config) -> int:
+    """``archive-bot run``: the whole service's life. Returns the process exit code."""
+    setup_logging(cfg)
+    try:
+        services = open_services(cfg)
+    except StoreError as exc:
+        log.error("%s", exc)
+        print(f"archive-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        app = build_application(cfg, services)
+        return asyncio.run(serve(app, services))
+    finally:
+        services.close()
