@@ -251,10 +251,6 @@ def word_key(word: str) -> int:
     return (T_WORD << _TYPE_SHIFT) | (h & _LOW56)
 
 
-def key_type(key: int) -> int:
-    return key >> _TYPE_SHIFT
-
-
 @dataclass(frozen=True)
 class Analysis:
     """Terms of one text.

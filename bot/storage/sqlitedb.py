@@ -6,7 +6,6 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -35,13 +34,11 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("COMMIT")
 
 
-def open_db(
-    path: str, migrations: Sequence[Migration], *, what: str, create: bool = True, readonly: bool = False
-) -> sqlite3.Connection:
+def open_db(path: str, migrations: Sequence[Migration], *, what: str, create: bool = True) -> sqlite3.Connection:
     """Open ``path``, migrate it to ``len(migrations)``, check it; raise :class:`StoreError` naming it."""
     if path != ":memory:":
         if not os.path.exists(path):
-            if not create or readonly:
+            if not create:
                 raise StoreError(f"{path}: the {what} does not exist (run `archive-bot ingest` first)")
             parent = os.path.dirname(os.path.abspath(path))
             try:
@@ -52,16 +49,14 @@ def open_db(
             raise StoreError(f"{path}: is a folder, not an SQLite file")
     conn: sqlite3.Connection | None = None
     try:
-        uri = Path(path).absolute().as_uri() + "?mode=ro" if readonly else path
-        conn = sqlite3.connect(uri, uri=readonly, isolation_level=None, check_same_thread=False, timeout=30)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA busy_timeout = 30000")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
         quick = conn.execute("PRAGMA quick_check(1)").fetchone()
         if quick is None or quick[0] != "ok":
             raise StoreError(f"{path}: the {what} file is damaged ({quick[0] if quick else 'no answer'})")
-        _migrate(conn, path, migrations, readonly=readonly)
+        _migrate(conn, path, migrations)
         return conn
     except sqlite3.DatabaseError as exc:
         if conn is not None:
@@ -78,15 +73,11 @@ def open_db(
         raise
 
 
-def _migrate(conn: sqlite3.Connection, path: str, migrations: Sequence[Migration], *, readonly: bool) -> None:
+def _migrate(conn: sqlite3.Connection, path: str, migrations: Sequence[Migration]) -> None:
     target = len(migrations)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > target:
         raise StoreError(f"{path}: made by a newer archive-bot (schema {version} > {target}); upgrade archive-bot")
-    if readonly:
-        if version != target:
-            raise StoreError(f"{path}: schema version {version}, this program needs {target}")
-        return
     for number in range(version + 1, target + 1):
         with transaction(conn):
             migrations[number - 1](conn)

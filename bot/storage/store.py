@@ -102,9 +102,9 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str, *, create: bool = True, readonly: bool = False) -> Store:
+    def open(cls, path: str, *, create: bool = True) -> Store:
         """Open (and migrate) the store at ``path``. Raises :class:`StoreError` naming the file."""
-        return cls(open_db(path, MIGRATIONS, what="archive store", create=create, readonly=readonly), path)
+        return cls(open_db(path, MIGRATIONS, what="archive store", create=create), path)
 
     def close(self) -> None:
         self._db.close()
@@ -184,13 +184,6 @@ class Store:
         )
         self._write_body(q.id, 1, q.answers, tuple(link.title for link in q.related))
         self._merge(q.id)
-
-    def delete_question(self, qid: str) -> bool:
-        """Remove a question and all its pages; True if it existed."""
-        existed = self._db.execute("SELECT 1 FROM questions WHERE id = ?", (qid,)).fetchone() is not None
-        self._delete_pages(qid)
-        self._merge(qid)
-        return existed
 
     def _drop_pages_from(self, source: str, keep: tuple[str, int] | None) -> list[str]:
         rows = self._db.execute(

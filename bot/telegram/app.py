@@ -48,7 +48,6 @@ def build_application(cfg: Config, services: Services) -> Application:
         .pool_timeout(tg.request_timeout)
         .get_updates_connect_timeout(tg.request_timeout)
         .get_updates_read_timeout(tg.poll_timeout + tg.request_timeout)
-        .concurrent_updates(tg.concurrent_updates)
         .build()
     )
     app.bot_data["services"] = services

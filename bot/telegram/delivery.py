@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
@@ -193,7 +194,7 @@ async def poll(app: Application, services: Services, stop: asyncio.Event) -> Non
             await sleep_or_stop(stop, 5.0)
             continue
         except RetryAfter as exc:
-            await sleep_or_stop(stop, exc._retry_after.total_seconds())
+            await sleep_or_stop(stop, _seconds(exc.retry_after))
             continue
         except (NetworkError, TimedOut) as exc:
             log.warning("getUpdates failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc.message, backoff)
@@ -233,3 +234,8 @@ async def unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def _seconds(value: float | datetime.timedelta) -> float:
+    """``RetryAfter.retry_after`` in seconds (an int today, a timedelta in a later PTB)."""
+    return value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)

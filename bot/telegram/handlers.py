@@ -123,7 +123,7 @@ def is_admin(update: Update, svc: Services) -> bool:
 async def refuse(update: Update, context: Context, svc: Services) -> None:
     """Tell a private-chat user the bot is not open to them; stay silent in groups."""
     if not in_group(update):
-        await send_all(update, context, [svc.renderer.private(locale_of(update, svc))])
+        await send_all(update, context, [svc.renderer.fixed("private", locale_of(update, svc))])
 
 
 def in_group(update: Update) -> bool:
@@ -158,10 +158,10 @@ async def answer_question(update: Update, context: Context, text: str, *, quote:
     locale = locale_of(update, svc)
     user = update.effective_user
     if not text.strip():
-        await send_all(update, context, [svc.renderer.not_text(locale)], quote=quote)
+        await send_all(update, context, [svc.renderer.fixed("not_text", locale)], quote=quote)
         return
     if limited and user is not None and not svc.limiter.allow(user.id):
-        await send_all(update, context, [svc.renderer.rate_limited(locale)], quote=quote)
+        await send_all(update, context, [svc.renderer.fixed("rate_limited", locale)], quote=quote)
         log.info("update=%d kind=question rate_limited", update.update_id)
         return
     started = time.perf_counter()
@@ -206,7 +206,7 @@ async def on_group_text(update: Update, context: Context, svc: Services) -> None
     if not addressed:
         return
     if not text:
-        await send_all(update, context, [svc.renderer.help(locale_of(update, svc))], quote=True)
+        await send_all(update, context, [svc.renderer.fixed("help", locale_of(update, svc))], quote=True)
         return
     await answer_question(update, context, text, quote=True)
 
@@ -219,7 +219,7 @@ async def on_not_text(update: Update, context: Context, svc: Services) -> None:
     if caption and caption.strip():
         await answer_question(update, context, caption)
         return
-    await send_all(update, context, [svc.renderer.not_text(locale_of(update, svc))])
+    await send_all(update, context, [svc.renderer.fixed("not_text", locale_of(update, svc))])
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -235,13 +235,13 @@ async def on_start(update: Update, context: Context, svc: Services) -> None:
         if question is not None:
             await send_all(update, context, [svc.renderer.question(question, locale=locale)])
             return
-        await send_all(update, context, [svc.renderer.gone(locale)])
-    await send_all(update, context, [svc.renderer.start(locale)])
+        await send_all(update, context, [svc.renderer.fixed("gone", locale)])
+    await send_all(update, context, [svc.renderer.fixed("start", locale)])
 
 
 @guarded
 async def on_help(update: Update, context: Context, svc: Services) -> None:
-    await send_all(update, context, [svc.renderer.help(locale_of(update, svc))], quote=in_group(update))
+    await send_all(update, context, [svc.renderer.fixed("help", locale_of(update, svc))], quote=in_group(update))
 
 
 @guarded
@@ -249,7 +249,7 @@ async def on_ask(update: Update, context: Context, svc: Services) -> None:
     quote = in_group(update)
     text = " ".join(context.args or [])
     if not text.strip():
-        await send_all(update, context, [svc.renderer.ask_usage(locale_of(update, svc))], quote=quote)
+        await send_all(update, context, [svc.renderer.fixed("ask_usage", locale_of(update, svc))], quote=quote)
         return
     await answer_question(update, context, text, quote=quote)
 
@@ -259,7 +259,7 @@ async def on_random(update: Update, context: Context, svc: Services) -> None:
     locale = locale_of(update, svc)
     qid = svc.store.random_id()
     question = svc.answerer.question(qid) if qid else None
-    reply = svc.renderer.question(question, locale=locale) if question else svc.renderer.empty_archive(locale)
+    reply = svc.renderer.question(question, locale=locale) if question else svc.renderer.fixed("empty_archive", locale)
     await send_all(update, context, [reply])
 
 
@@ -285,7 +285,7 @@ async def on_reload(update: Update, context: Context) -> None:
         reply = svc.renderer.reloaded(len(svc.answerer.matcher), locale)
     except Exception as exc:
         log.error("reload failed, still serving the previous archive: %s", exc)
-        reply = svc.renderer.error(locale)
+        reply = svc.renderer.fixed("error", locale)
     await send_all(update, context, [reply])
 
 
@@ -422,7 +422,7 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(update, Update) and update.effective_chat is not None and update.effective_message is not None:
         svc = services(context)
         with contextlib.suppress(TelegramError):
-            await send(context.bot, update.effective_chat.id, svc.renderer.error(locale_of(update, svc)))
+            await send(context.bot, update.effective_chat.id, svc.renderer.fixed("error", locale_of(update, svc)))
 
 
 # -- wiring -------------------------------------------------------------------------------

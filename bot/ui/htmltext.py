@@ -18,9 +18,6 @@ import unicodedata
 MESSAGE_LIMIT = 4096
 """Telegram's limit for message text, in UTF-16 code units."""
 
-ALLOWED_TAGS = frozenset({"b", "i", "a", "code", "blockquote"})
-"""The tags this project emits (a subset of what Telegram accepts)."""
-
 ELLIPSIS = "…"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -41,11 +38,6 @@ def escape(text: str) -> str:
     return html.escape(clean(text), quote=False)
 
 
-def escape_attr(text: str) -> str:
-    """Escape text for a double-quoted attribute value (also ``"`` and ``'``)."""
-    return html.escape(clean(text), quote=True)
-
-
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, as Telegram counts (an astral emoji counts 2)."""
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
@@ -54,11 +46,6 @@ def utf16_len(text: str) -> int:
 def visible_text(markup: str) -> str:
     """The text Telegram shows for ``markup``: tags removed, entities decoded."""
     return html.unescape(re.sub(r"<[^<>]*>", "", markup))
-
-
-def visible_len(markup: str) -> int:
-    """Length of the parsed text of ``markup`` in UTF-16 code units."""
-    return utf16_len(visible_text(markup))
 
 
 def escaped_cost(ch: str) -> int:

@@ -364,41 +364,16 @@ class Renderer:
 
     # -- fixed messages -------------------------------------------------------------------------
 
-    def start(self, locale: str | None = None) -> Reply:
-        """Welcome for /start without a payload."""
-        return Reply(escape(self._t(locale).start))
+    #: The strings that make a whole reply on their own (``Strings`` field names).
+    FIXED = frozenset({"start", "help", "not_text", "rate_limited", "error", "private", "ask_usage",
+                       "empty_archive", "gone"})
 
-    def help(self, locale: str | None = None) -> Reply:
-        """/help text."""
-        return Reply(escape(self._t(locale).help))
-
-    def not_text(self, locale: str | None = None) -> Reply:
-        """For stickers, photos, voice and empty text."""
-        return Reply(escape(self._t(locale).not_text))
-
-    def rate_limited(self, locale: str | None = None) -> Reply:
-        """The user sends too fast."""
-        return Reply(escape(self._t(locale).rate_limited))
-
-    def error(self, locale: str | None = None) -> Reply:
-        """Something went wrong; try again."""
-        return Reply(escape(self._t(locale).error))
-
-    def private(self, locale: str | None = None) -> Reply:
-        """The allow-list keeps this user out."""
-        return Reply(escape(self._t(locale).private))
-
-    def ask_usage(self, locale: str | None = None) -> Reply:
-        """/ask without a question."""
-        return Reply(escape(self._t(locale).ask_usage))
-
-    def empty_archive(self, locale: str | None = None) -> Reply:
-        """/random on an empty archive."""
-        return Reply(escape(self._t(locale).empty_archive))
-
-    def gone(self, locale: str | None = None) -> Reply:
-        """A deep link to a question no longer in the archive."""
-        return Reply(escape(self._t(locale).gone))
+    def fixed(self, key: str, locale: str | None = None) -> Reply:
+        """A fixed one-string reply: /start, /help, not text, rate limited, error, private, /ask usage,
+        empty archive, a deep link to a gone question (``key`` is one of :attr:`FIXED`)."""
+        if key not in self.FIXED:
+            raise KeyError(key)
+        return Reply(escape(getattr(self._t(locale), key)))
 
     def reloaded(self, questions: int, locale: str | None = None) -> Reply:
         """Admin /reload done."""
