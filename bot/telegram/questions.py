@@ -1,0 +1,94 @@
+"""Text messages: a question in a private chat, a mention or reply in a group, anything else."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import (
+    Bot,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.ext import (
+    ContextTypes,
+)
+
+from bot.telegram.access import guarded
+from bot.telegram.context import Services
+from bot.telegram.replies import locale_of, send_all, services
+
+log = logging.getLogger("bot.telegram.handlers")
+Context = ContextTypes.DEFAULT_TYPE
+
+
+async def answer_question(update: Update, context: Context, text: str, *, quote: bool = False,
+                          limited: bool = True) -> None:
+    """Match ``text`` and send the answer, the "did you mean" list or the no-match reply."""
+    svc = services(context)
+    locale = locale_of(update, svc)
+    user = update.effective_user
+    if not text.strip():
+        await send_all(update, context, [svc.renderer.fixed("not_text", locale)], quote=quote)
+        return
+    if limited and user is not None and not svc.limiter.allow(user.id):
+        await send_all(update, context, [svc.renderer.fixed("rate_limited", locale)], quote=quote)
+        log.info("update=%d kind=question rate_limited", update.update_id)
+        return
+    started = time.perf_counter()
+    outcome = svc.answerer.ask(text)
+    match_ms = (time.perf_counter() - started) * 1000
+    await send_all(update, context, [svc.renderer.outcome(outcome, text, locale=locale)], quote=quote)
+    top = outcome.decision.top
+    try:
+        svc.state.log_query(user.id if user else None, text, outcome.band.value, outcome.score,
+                            top.key if top else None)
+    except Exception as exc:  # the log is for the owner's statistics; never fail a reply over it
+        log.warning("query log write failed: %s", exc)
+    log.info("update=%d kind=question band=%s score=%.1f match_ms=%.1f total_ms=%.1f", update.update_id,
+             outcome.band.value, outcome.score, match_ms, (time.perf_counter() - started) * 1000)
+
+
+@guarded
+async def on_private_text(update: Update, context: Context, svc: Services) -> None:
+    await answer_question(update, context, update.effective_message.text or "")
+
+
+def _mentions_bot(message: Message, bot: Bot) -> tuple[bool, str]:
+    """Whether a group message addresses the bot, and its text without the @mention."""
+    text = message.text or ""
+    username = (bot.username or "").lower()
+    addressed = False
+    for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+        if (entity.type == MessageEntity.MENTION and value.lstrip("@").lower() == username) or (
+            entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id
+        ):
+            addressed = True
+            text = text.replace(value, " ")
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+        addressed = True
+    return addressed, text.strip()
+
+
+@guarded
+async def on_group_text(update: Update, context: Context, svc: Services) -> None:
+    addressed, text = _mentions_bot(update.effective_message, context.bot)
+    if not addressed:
+        return
+    if not text:
+        await send_all(update, context, [svc.renderer.fixed("help", locale_of(update, svc))], quote=True)
+        return
+    await answer_question(update, context, text, quote=True)
+
+
+@guarded
+async def on_not_text(update: Update, context: Context, svc: Services) -> None:
+    """Stickers, photos, voice, files… in a private chat: a short help, never silence."""
+    message = update.effective_message
+    caption = message.caption if message else None
+    if caption and caption.strip():
+        await answer_question(update, context, caption)
+        return
+    await send_all(update, context, [svc.renderer.fixed("not_text", locale_of(update, svc))])
