@@ -2,9 +2,14 @@
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
+from bot.search.matcher import Matcher
+from bot.storage.ingest import ingest
+from bot.storage.store import Store
 from tests.fakebotapi import FakeBotAPI
+from tests.harness import SAMPLE
 
 FAKE_TOKEN = "123456:TEST-TOKEN"
 
@@ -14,3 +19,23 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
     """A started fake Bot API on 127.0.0.1 for token ``FAKE_TOKEN``; stopped afterwards."""
     async with FakeBotAPI(token=FAKE_TOKEN) as api:
         yield api
+
+
+@pytest.fixture(scope="session")
+def sample_store_counts(tmp_path_factory) -> tuple[int, int]:
+    """(questions, page files) of the bundled sample archive, read from a store ingested from it."""
+    store = Store.open(str(tmp_path_factory.mktemp("counts") / "a.db"))
+    report = ingest(store, [str(SAMPLE)])
+    questions = store.counts().questions
+    store.close()
+    return questions, report.files
+
+
+@pytest.fixture(scope="session")
+def sample_matcher(tmp_path_factory) -> Matcher:
+    """One matcher over the sample archive, shared (building one initialises jieba: ~1 s)."""
+    store = Store.open(str(tmp_path_factory.mktemp("m") / "a.db"))
+    ingest(store, [str(SAMPLE)])
+    matcher = Matcher.from_titles(store.iter_titles())
+    store.close()
+    return matcher

@@ -47,12 +47,13 @@ def test_every_command_has_help_text():
         assert cli(name, "--help").returncode == 0
 
 
-def test_ingest_ask_show_export_and_stats_on_the_sample_archive(config, tmp_path):
+def test_ingest_ask_show_export_and_stats_on_the_sample_archive(config, tmp_path, sample_store_counts):
+    questions, files = sample_store_counts
     result = cli("ingest", "--config", str(config))
     assert result.returncode == 0, result.stderr
-    assert "archive now holds 13 questions" in result.stdout
+    assert f"archive now holds {questions} questions" in result.stdout
     again = cli("ingest", "--config", str(config))
-    assert "14 unchanged" in again.stdout
+    assert f"{files} unchanged" in again.stdout
 
     asked = cli("ask", "殘差連接為什麼有效", "--json", "--config", str(config))
     data = json.loads(asked.stdout)
@@ -66,10 +67,10 @@ def test_ingest_ask_show_export_and_stats_on_the_sample_archive(config, tmp_path
     out = tmp_path / "dump.jsonl"
     cli("export", "--output", str(out), "--config", str(config))
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 13 and all(json.loads(line)["id"] for line in lines)
+    assert len(lines) == questions and all(json.loads(line)["id"] for line in lines)
 
     stats = cli("stats", "--config", str(config))
-    assert stats.returncode == 0 and "13 questions" in stats.stdout
+    assert stats.returncode == 0 and f"{questions} questions" in stats.stdout
 
 
 def test_check_config_reports_problems_with_keys_and_never_the_token(tmp_path):

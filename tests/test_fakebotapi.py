@@ -239,13 +239,9 @@ async def test_bare_ampersand_is_accepted_when_lenient_like_real_telegram() -> N
     assert parse_html("AT&T", strict_ampersand=False) == ("AT&T", [])
 
 
-async def test_markdown_v2_reserved_characters_must_be_escaped(bot: Bot, fake_api: FakeBotAPI) -> None:
-    msg = await bot.send_message(USER, r"*bold* version 1\.0 \- ok", parse_mode="MarkdownV2")
-    assert msg.text == "bold version 1.0 - ok" and msg.entities[0].type == "bold"
-    with pytest.raises(BadRequest, match=r"(?i)character '.' is reserved"):
-        await bot.send_message(USER, "version 1.0", parse_mode="MarkdownV2")
-    with pytest.raises(BadRequest, match=r"(?i)can't find end of bold entity"):
-        await bot.send_message(USER, r"*bold", parse_mode="MarkdownV2")
+async def test_only_html_parse_mode_is_accepted(bot: Bot, fake_api: FakeBotAPI) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)unsupported parse_mode"):
+        await bot.send_message(USER, "*bold*", parse_mode="MarkdownV2")
 
 
 async def test_callback_data_is_limited_to_64_bytes(bot: Bot, fake_api: FakeBotAPI) -> None:

@@ -16,13 +16,13 @@ import pytest_asyncio
 
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import ROOT, running_bot
-from tests.test_bot import RESNET, sample_matcher  # noqa: F401 - a shared session fixture
+from tests.test_bot import RESNET
 
 USER = 5151
 
 
 @pytest_asyncio.fixture
-async def bot(fake_api: FakeBotAPI, tmp_path, sample_matcher):  # noqa: F811
+async def bot(fake_api: FakeBotAPI, tmp_path, sample_matcher):
     async with running_bot(fake_api, tmp_path, matcher=sample_matcher) as running:
         yield running
 
@@ -49,7 +49,7 @@ async def test_polling_survives_get_updates_failures(bot, kind):
     assert count == 1
 
 
-async def test_send_that_times_out_after_delivery_is_not_repeated(fake_api, tmp_path, sample_matcher):  # noqa: F811
+async def test_send_that_times_out_after_delivery_is_not_repeated(fake_api, tmp_path, sample_matcher):
     async with running_bot(fake_api, tmp_path, matcher=sample_matcher, telegram={"request_timeout": 1}) as bot:
         bot.api.fail_next("sendMessage", 1, "delay", delay=2)
         update_id = bot.api.push_message(USER, USER, RESNET)
