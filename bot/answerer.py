@@ -27,20 +27,25 @@ log = logging.getLogger(__name__)
 TOPIC_PAGE = 6
 
 
-def learned_titles(cfg: Config, store: Store) -> list[tuple[str, str]]:
-    """Accepted rewordings as ``(question id, query)`` pairs whose question is still in the archive."""
-    path = cfg.archive.state_path
-    if not os.path.exists(path):
-        return []
-    try:
-        state = StateStore.open(path, create=False)
-    except StoreError as exc:
-        log.warning("learned rewordings not read: %s", exc)
-        return []
-    try:
+def learned_titles(cfg: Config, store: Store, state: StateStore | None = None) -> list[tuple[str, str]]:
+    """Accepted rewordings as ``(question id, query)`` pairs whose question is still in the archive.
+
+    Read from ``state`` when given, else from the configured state file (if there is one)."""
+    if state is not None:
         pairs = state.accepted()
-    finally:
-        state.close()
+    else:
+        path = cfg.archive.state_path
+        if not os.path.exists(path):
+            return []
+        try:
+            own = StateStore.open(path, create=False)
+        except StoreError as exc:
+            log.warning("learned rewordings not read: %s", exc)
+            return []
+        try:
+            pairs = own.accepted()
+        finally:
+            own.close()
     present = store.existing_ids(qid for qid, _ in pairs)
     return [(qid, query) for qid, query in pairs if qid in present]
 
@@ -54,9 +59,9 @@ def index_fingerprint(store: Store, learned: Sequence[tuple[str, str]] = ()) -> 
     return f"{fingerprint}+learned:{digest}"
 
 
-def archive_fingerprint(cfg: Config, store: Store) -> str:
+def archive_fingerprint(cfg: Config, store: Store, state: StateStore | None = None) -> str:
     """What the index the config asks for is built from, now (for the reload check)."""
-    return index_fingerprint(store, learned_titles(cfg, store))
+    return index_fingerprint(store, learned_titles(cfg, store, state))
 
 
 def load_matcher(

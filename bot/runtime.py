@@ -45,7 +45,7 @@ def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
     if matcher is None:
         matcher, fingerprint = open_matcher_with_fingerprint(cfg, store)
     else:
-        fingerprint = archive_fingerprint(cfg, store)
+        fingerprint = archive_fingerprint(cfg, store, state)
     return Services(
         config=cfg,
         store=store,

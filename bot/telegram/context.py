@@ -66,7 +66,8 @@ class Services:
     async def reload(self, *, force: bool = False) -> bool:
         """Swap in a new index when the archive changed (or when forced). True if swapped."""
         async with self.reload_lock:
-            if not force and archive_fingerprint(self.config, self.store) == self.answerer.matcher_fingerprint:
+            current = archive_fingerprint(self.config, self.store, self.state)  # archive + accepted rewordings
+            if not force and current == self.answerer.matcher_fingerprint:
                 return False
             cfg = self.config
             matcher, fingerprint = await asyncio.to_thread(reopen_matcher, cfg)
