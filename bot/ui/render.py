@@ -55,6 +55,8 @@ MAX_CANDIDATES = 3
 MIN_ANSWER_UNITS = 200
 MAX_INLINE_RESULTS = 10
 EXAMPLE_CHARS = 60
+CONVERT_MARGIN = 64
+"""Characters converted beyond ``answer_chars`` (so a cut answer still reads as cut)."""
 SMALLTALK_KINDS = ("greeting", "thanks", "bye", "laughter", "about_bot", "complaint", "praise", "emoji", "other")
 _BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}", re.ASCII)
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -333,9 +335,10 @@ class Renderer:
                 shown, headings = shown[:-1], headings[:-1]
                 head = heading(len(shown))
             for k, (answer, heading) in enumerate(zip(shown, headings, strict=True)):
-                body, trimmed = trim_at_sentence(
-                    _paragraphs(cv(answer.text)) or t.empty_answer, s.answer_chars, max_units=per_answer
-                )
+                # only the start of a long answer is converted: the rest is trimmed off anyway
+                source = _paragraphs(answer.text)
+                source = cv(source[: s.answer_chars + CONVERT_MARGIN]) if cv is not _same else source
+                body, trimmed = trim_at_sentence(source or t.empty_answer, s.answer_chars, max_units=per_answer)
                 blocks.append(f"{heading}\n{escape(body)}")
                 if trimmed:
                     index = offset + k
