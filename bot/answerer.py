@@ -6,16 +6,62 @@ saving it otherwise). Knows nothing of Telegram.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import logging
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.config import Config
-from bot.models import Band, Decision, Outcome, Question
+from bot.models import Band, Decision, Hit, Link, Outcome, Question, TopicPage
+from bot.search.analysis import Normalizer
 from bot.search.matcher import Matcher, MatcherSettings
-from bot.storage.store import Store
+from bot.storage.state import StateStore
+from bot.storage.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+
+#: Questions on one page of a topic.
+TOPIC_PAGE = 6
+
+
+def learned_titles(cfg: Config, store: Store, state: StateStore | None = None) -> list[tuple[str, str]]:
+    """Accepted rewordings as ``(question id, query)`` pairs whose question is still in the archive.
+
+    Read from ``state`` when given, else from the configured state file (if there is one)."""
+    if state is not None:
+        pairs = state.accepted()
+    else:
+        path = cfg.archive.state_path
+        if not os.path.exists(path):
+            return []
+        try:
+            own = StateStore.open(path, create=False)
+        except StoreError as exc:
+            log.warning("learned rewordings not read: %s", exc)
+            return []
+        try:
+            pairs = own.accepted()
+        finally:
+            own.close()
+    present = store.existing_ids(qid for qid, _ in pairs)
+    return [(qid, query) for qid, query in pairs if qid in present]
+
+
+def index_fingerprint(store: Store, learned: Sequence[tuple[str, str]] = ()) -> str:
+    """The store's fingerprint, plus the accepted rewordings' (so accepting one rebuilds the index)."""
+    fingerprint = store.fingerprint()
+    if not learned:
+        return fingerprint
+    digest = hashlib.sha256(json.dumps(sorted(learned), ensure_ascii=False).encode()).hexdigest()[:16]
+    return f"{fingerprint}+learned:{digest}"
+
+
+def archive_fingerprint(cfg: Config, store: Store, state: StateStore | None = None) -> str:
+    """What the index the config asks for is built from, now (for the reload check)."""
+    return index_fingerprint(store, learned_titles(cfg, store, state))
 
 
 def load_matcher(
@@ -24,16 +70,19 @@ def load_matcher(
     *,
     aliases: Mapping[str, str] | None = None,
     settings: MatcherSettings | None = None,
+    learned: Sequence[tuple[str, str]] = (),
 ) -> Matcher:
-    """The saved index if it matches the store's fingerprint, else a fresh build saved for next time."""
-    fingerprint = store.fingerprint()
+    """The saved index if it matches the store's fingerprint, else a fresh build saved for next time.
+
+    ``learned`` rewordings ``(question id, query)`` are indexed like alternate titles."""
+    fingerprint = index_fingerprint(store, learned)
     started = time.perf_counter()
     matcher = Matcher.load(index_path, fingerprint, aliases=aliases, settings=settings)
     if matcher is not None:
         log.info("index loaded from %s (%d questions) in %.2fs", index_path, len(matcher),
                  time.perf_counter() - started)
         return matcher
-    matcher = Matcher.from_titles(store.iter_titles(), aliases=aliases, settings=settings)
+    matcher = Matcher.from_titles(itertools.chain(store.iter_titles(), learned), aliases=aliases, settings=settings)
     log.info("index built (%d questions) in %.2fs", len(matcher), time.perf_counter() - started)
     try:
         matcher.save(index_path, fingerprint)  # atomic: a temp file renamed into place
@@ -44,7 +93,16 @@ def load_matcher(
 
 def open_matcher(cfg: Config, store: Store) -> Matcher:
     """The matcher the config asks for, over ``store``'s archive (the saved index when current)."""
-    return load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases, settings=cfg.matcher)
+    return open_matcher_with_fingerprint(cfg, store)[0]
+
+
+def open_matcher_with_fingerprint(cfg: Config, store: Store) -> tuple[Matcher, str]:
+    """:func:`open_matcher` and the fingerprint of what it was built from (archive + accepted rewordings)."""
+    learned = learned_titles(cfg, store)
+    fingerprint = index_fingerprint(store, learned)
+    matcher = load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases, settings=cfg.matcher,
+                           learned=learned)
+    return matcher, fingerprint
 
 
 class Answerer:
@@ -54,23 +112,54 @@ class Answerer:
         self.store = store
         self.matcher = matcher
         self.matcher_fingerprint = matcher_fingerprint
+        self._normalizer = Normalizer()
+        self._example: tuple[Link | None] | None = None
 
     def ask(self, text: str, k: int = 3) -> Outcome:
-        """Match ``text`` and fetch what the reply needs."""
+        """Match ``text`` and fetch what the reply needs (small talk: nothing from the archive)."""
         decision = self.matcher.decide(text, k=k)
+        if decision.band is Band.SMALLTALK:
+            return Outcome(decision, None, ())
+        if decision.band is Band.TOPIC and decision.topic:
+            page = self.topic(decision.topic, 0, TOPIC_PAGE, total=decision.topic_count)
+            if page.hits:
+                return Outcome(decision, None, page.hits, topic=page)
+            decision = Decision(Band.NO_MATCH, decision.hits, query=decision.query)
         titles = self.store.titles(h.key for h in decision.hits)
         # A hit whose question vanished from the store (index older than the store) is dropped.
         hits = tuple(h for h in decision.hits if h.key in titles)
         if len(hits) != len(decision.hits):
             band = decision.band if hits and hits[0] == decision.hits[0] else Band.DID_YOU_MEAN
-            decision = Decision(band if hits else Band.NO_MATCH, hits)
+            decision = Decision(band if hits else Band.NO_MATCH, hits, query=decision.query)
         question = self.store.get(hits[0].key) if decision.band is Band.ANSWER and hits else None
         if decision.band is Band.ANSWER and question is None:
-            decision = Decision(Band.DID_YOU_MEAN, hits)
+            decision = Decision(Band.DID_YOU_MEAN, hits, query=decision.query)
         return Outcome(decision, question, tuple((h, titles[h.key]) for h in hits))
 
     def question(self, qid: str) -> Question | None:
         return self.store.get(qid)
+
+    def topic(self, word: str, offset: int = 0, k: int = TOPIC_PAGE, *, total: int = 0) -> TopicPage:
+        """Questions about ``word`` from ``offset`` (at most ``k``), most relevant first; ``total`` is how
+        many the archive has (the matcher's count; 0: unknown, then the number found)."""
+        found = self.matcher.search(word, offset + k + 1)
+        window = found[offset : offset + k]
+        titles = self.store.titles(key for key, _ in window)
+        hits = tuple((Hit(key, score), titles[key]) for key, score in window if key in titles)
+        total = total or len(found)
+        more = len(found) > offset + k and offset + k < total
+        return TopicPage(word, total, offset, hits, more)
+
+    def example(self) -> Link | None:
+        """A real question to suggest (in /help and small-talk replies): the same for the same archive."""
+        if self._example is None:
+            row = self.store.example()
+            self._example = (Link(row[1], row[0]) if row else None,)
+        return self._example[0]
+
+    def rewording(self, text: str, decision: Decision) -> str:
+        """The normalised query to learn from: the matched text (greetings stripped) in normal form."""
+        return self._normalizer.normalize(decision.query or text)
 
     def search(self, text: str, k: int = 10) -> list[Question]:
         """The best k questions for an inline query, best first."""

@@ -1,6 +1,6 @@
 """``archive-bot`` command line: a thin shell over the library.
 
-ingest | export | show | ask | run | check-config | stats
+ingest | export | show | ask | run | check-config | stats | learned
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from typing import TextIO
 from bot.answerer import Answerer, open_matcher
 from bot.archive.jsonl import to_json
 from bot.config import Config, ConfigError, load_config, parse_config
+from bot.models import Band
 from bot.runtime import ensure_archive, run
+from bot.search.analysis import Normalizer
 from bot.storage.ingest import ingest
-from bot.storage.state import StateStore
+from bot.storage.state import Rewording, StateStore
 from bot.storage.store import Store, StoreError
 from bot.ui.htmltext import visible_text
-from bot.ui.render import Renderer, RenderSettings
+from bot.ui.render import Renderer, RenderSettings, traditional_converter
 
 DEFAULT_CONFIG = os.path.join("config", "example.yaml")
 EXIT_USAGE = 2
@@ -146,6 +148,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({
                 "band": outcome.band.value,
+                "smalltalk": outcome.decision.smalltalk,
+                "topic": None if outcome.topic is None else {
+                    "word": outcome.topic.word, "total": outcome.topic.total,
+                    "questions": [{"id": h.key, "title": t} for h, t in outcome.topic.hits],
+                },
                 "matches": [{"id": h.key, "title": t, "score": round(h.score, 1)} for h, t in outcome.candidates],
                 "answer": None if outcome.question is None else {
                     "id": outcome.question.id, "title": outcome.question.title,
@@ -157,8 +164,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"band: {outcome.band.value}   ({elapsed_ms:.1f} ms)")
         for n, (hit, title) in enumerate(outcome.candidates, start=1):
             print(f"  {n}. {hit.score:5.1f}  {title}  [{hit.key}]")
-        renderer = Renderer(RenderSettings.from_config(cfg))
-        reply = renderer.outcome(outcome, args.question, locale=args.locale or cfg.locale)
+        renderer = Renderer(RenderSettings.from_config(cfg), converter=traditional_converter())
+        example = answerer.example() if outcome.band is Band.SMALLTALK else None
+        reply = renderer.outcome(outcome, args.question, locale=args.locale or cfg.locale, example=example)
         print("\n" + "-" * 60)
         print(visible_text(reply.text))
         for row in reply.buttons:
@@ -196,6 +204,50 @@ def cmd_stats(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r.count:>6}  {r.band:<13} {r.best_score:>5.1f}  {r.query}")
     return 0
+
+
+def cmd_learned(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    with _archive(cfg) as store:
+        state = StateStore.open(cfg.archive.state_path)
+        try:
+            if args.accept:
+                _accept(state, state.rewordings(), args.accept)
+            rows = state.rewordings()
+        finally:
+            state.close()
+        titles = store.titles(r.question_id for r in rows)
+    if not rows:
+        print("no rewordings yet: a rewording is listed once 2 or more distinct users chose the same question "
+              "for it in \"did you mean\"")
+        return 0
+    print("rewordings people resolved to an archived question (accept with --accept ID):")
+    print(f"{'id':<8}  {'users':>5}  {'other':>5}  {'':<8}  query -> question")
+    for r in rows:
+        title = titles.get(r.question_id, "(no longer in the archive)")
+        mark = "accepted" if r.accepted else ""
+        print(f"{r.id:<8}  {r.users:>5}  {r.others:>5}  {mark:<8}  {r.query} -> {title}  [{r.question_id}]")
+    return 0
+
+
+def _accept(state: StateStore, rows: list[Rewording], wanted: list[str]) -> None:
+    """Accept the rows named by id or by query (as typed; normalised like the bot does)."""
+    normalize = Normalizer().normalize
+    chosen: list[Rewording] = []
+    for item in wanted:
+        by_id = [r for r in rows if r.id == item.strip().lower()]
+        by_query = [r for r in rows if r.query in (item, normalize(item))]
+        found = by_id or by_query
+        if not found:
+            raise CliError(f"no rewording with id or query {item!r} (see `archive-bot learned`)")
+        if len(found) > 1:
+            ids = ", ".join(f"{r.id} ({r.users} users)" for r in found)
+            raise CliError(f"{item!r} was resolved to several questions; accept one by id: {ids}")
+        chosen += found
+    for r in chosen:
+        new = state.accept(r)
+        print(f"{'accepted' if new else 'already accepted'}: {r.query} -> [{r.question_id}]")
+    print("the running bot rebuilds its index at its next reload check (archive.reload_interval) or on /reload")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("stats", "List the most frequent questions that got no direct answer.", cmd_stats)
     p.add_argument("--limit", type=int, default=20, help="rows to show (default 20)")
     p.add_argument("--days", type=float, default=0, help="only the last N days (default: all)")
+
+    p = add("learned", "List rewordings that 2 or more distinct users resolved to the same question in "
+                       "\"did you mean\"; accept them to match them like alternate titles.", cmd_learned)
+    p.add_argument("--accept", nargs="+", metavar="ID", default=[],
+                   help="accept these rewordings (ids from the list, or the query text)")
     return parser
 
 

@@ -232,6 +232,19 @@ class RateLimitConfig(Section):
     per_minute: int = Field(20, gt=0)
 
 
+class LearningConfig(Section):
+    """Learning from "did you mean" choices (see ``archive-bot learned``)."""
+
+    auto_accept: int = Field(0, ge=0, description="accept a rewording once N distinct users agree; 0 = off")
+
+    @field_validator("auto_accept")
+    @classmethod
+    def _never_one_user(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("must be 0 (off) or at least 2: never learn from one user alone")
+        return value
+
+
 class LoggingConfig(Section):
     """Log level and format."""
 
@@ -258,6 +271,7 @@ class Config(Section):
     admins: tuple[int, ...] = ()
     access: AccessConfig = AccessConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
+    learning: LearningConfig = LearningConfig()
     logging: LoggingConfig = LoggingConfig()
     source: str = Field("<defaults>", exclude=True)
 

@@ -60,6 +60,22 @@ class Strings:
     empty_archive: str
     reloaded: str
     gone: str
+    example: str
+    ask_example: str
+    smalltalk_greeting: str
+    smalltalk_thanks: str
+    smalltalk_bye: str
+    smalltalk_laughter: str
+    smalltalk_about_bot: str
+    smalltalk_complaint: str
+    smalltalk_praise: str
+    smalltalk_emoji: str
+    smalltalk_other: str
+    smalltalk_hint: str
+    smalltalk_hint_plain: str
+    topic_title: str
+    topic_range: str
+    topic_more: str
 
 
 _ZH_HANS = Strings(
@@ -69,7 +85,7 @@ _ZH_HANS = Strings(
         "发送 /help 查看用法，/random 随便看一个问题。"
     ),
     help=(
-        "直接发送你的问题就行，例如：残差网络为什么有效？\n\n"
+        "直接发送你的问题就行。\n\n"
         "• 用完整的一句话提问，效果最好\n"
         "• 简体、繁体都可以，打错字也没关系\n"
         "• 回答太长时，点「全文」查看完整内容\n"
@@ -117,10 +133,26 @@ _ZH_HANS = Strings(
     cmd_random="随机看一个问题",
     cmd_help="用法说明",
     private="抱歉，这个机器人只对指定的用户开放。",
-    ask_usage="用法：/ask 你的问题，例如 /ask 残差网络为什么有效",
+    ask_usage="用法：/ask 你的问题",
     empty_archive="存档还是空的：管理员需要先导入页面。",
     reloaded="存档已重新载入：共 {n} 个问题。",
     gone="这个问题已不在存档里（可能被删除或更改了）。直接发送问题试试吧。",
+    example="例如：{example}",
+    ask_example="例如：/ask {example}",
+    smalltalk_greeting="你好！👋 我是存档问答机器人。",
+    smalltalk_thanks="不客气，很高兴能帮上忙！",
+    smalltalk_bye="再见！有问题随时来问我。",
+    smalltalk_laughter="😄 看来你心情不错！",
+    smalltalk_about_bot="我是一个机器人：我在知乎问答的存档里找和你的问题最接近的讨论，把大家的回答带给你。",
+    smalltalk_complaint="抱歉没帮上忙。换个说法，或者用更完整的一句话再问一次吧。",
+    smalltalk_praise="谢谢夸奖！😊",
+    smalltalk_emoji="🙂",
+    smalltalk_other="我在呢。",
+    smalltalk_hint="想问什么直接发给我，例如：{example}",
+    smalltalk_hint_plain="想问什么直接发给我就行。",
+    topic_title="存档里有 {n} 个关于「{topic}」的问题",
+    topic_range="第 {range} 个",
+    topic_more="更多 ▶",
 )
 
 _ZH_HANT = Strings(
@@ -130,7 +162,7 @@ _ZH_HANT = Strings(
         "傳送 /help 查看用法，/random 隨便看一個問題。"
     ),
     help=(
-        "直接傳送你的問題就行，例如：殘差網路為什麼有效？\n\n"
+        "直接傳送你的問題就行。\n\n"
         "• 用完整的一句話提問，效果最好\n"
         "• 繁體、簡體都可以，打錯字也沒關係\n"
         "• 回答太長時，點「全文」查看完整內容\n"
@@ -178,10 +210,26 @@ _ZH_HANT = Strings(
     cmd_random="隨機看一個問題",
     cmd_help="使用說明",
     private="抱歉，這個機器人只對指定的使用者開放。",
-    ask_usage="用法：/ask 你的問題，例如 /ask 殘差網路為什麼有效",
+    ask_usage="用法：/ask 你的問題",
     empty_archive="存檔還是空的：管理員需要先匯入頁面。",
     reloaded="存檔已重新載入：共 {n} 個問題。",
     gone="這個問題已不在存檔裡（可能被刪除或更改了）。直接傳送問題試試吧。",
+    example="例如：{example}",
+    ask_example="例如：/ask {example}",
+    smalltalk_greeting="你好！👋 我是存檔問答機器人。",
+    smalltalk_thanks="不客氣，很高興能幫上忙！",
+    smalltalk_bye="再見！有問題隨時來問我。",
+    smalltalk_laughter="😄 看來你心情不錯！",
+    smalltalk_about_bot="我是一個機器人：我在知乎問答的存檔裡找和你的問題最接近的討論，把大家的回答帶給你。",
+    smalltalk_complaint="抱歉沒幫上忙。換個說法，或者用更完整的一句話再問一次吧。",
+    smalltalk_praise="謝謝誇獎！😊",
+    smalltalk_emoji="🙂",
+    smalltalk_other="我在呢。",
+    smalltalk_hint="想問什麼直接傳給我，例如：{example}",
+    smalltalk_hint_plain="想問什麼直接傳給我就行。",
+    topic_title="存檔裡有 {n} 個關於「{topic}」的問題",
+    topic_range="第 {range} 個",
+    topic_more="更多 ▶",
 )
 
 _EN = Strings(
@@ -191,7 +239,7 @@ _EN = Strings(
         "Send /help for how it works, or /random to browse."
     ),
     help=(
-        "Just send your question, for example: 残差网络为什么有效？\n\n"
+        "Just send your question.\n\n"
         "• A full sentence works best\n"
         "• Simplified or Traditional Chinese both work, and typos are fine\n"
         "• When an answer is long, tap \u201cFull\u201d to read all of it\n"
@@ -239,10 +287,28 @@ _EN = Strings(
     cmd_random="A random question",
     cmd_help="How to use this bot",
     private="Sorry, this bot is open only to certain users.",
-    ask_usage="Usage: /ask followed by your question, e.g. /ask why do residual connections work",
+    ask_usage="Usage: /ask followed by your question.",
     empty_archive="The archive is empty: the owner needs to ingest pages first.",
     reloaded="Archive reloaded: {n} questions.",
     gone="That question is no longer in the archive (removed or changed). Just send your question instead.",
+    example="For example: {example}",
+    ask_example="For example: /ask {example}",
+    smalltalk_greeting="Hi! 👋 I answer questions from an archive of Q&A pages.",
+    smalltalk_thanks="You're welcome, glad to help!",
+    smalltalk_bye="Bye! Come back any time you have a question.",
+    smalltalk_laughter="😄 Glad you're having fun!",
+    smalltalk_about_bot=(
+        "I'm a bot: I look for the archived Zhihu discussion closest to your question and show you its answers."
+    ),
+    smalltalk_complaint="Sorry I couldn't help. Try other words, or ask again as a full sentence.",
+    smalltalk_praise="Thank you! 😊",
+    smalltalk_emoji="🙂",
+    smalltalk_other="I'm here.",
+    smalltalk_hint="Just send me a question, for example: {example}",
+    smalltalk_hint_plain="Just send me a question.",
+    topic_title="The archive has {n} questions about \u201c{topic}\u201d",
+    topic_range="#{range}",
+    topic_more="More ▶",
 )
 
 _TABLE: dict[str, Strings] = {"zh-Hans": _ZH_HANS, "zh-Hant": _ZH_HANT, "en": _EN}

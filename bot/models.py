@@ -45,6 +45,8 @@ class Band(enum.Enum):
     ANSWER = "answer"
     DID_YOU_MEAN = "did_you_mean"
     NO_MATCH = "no_match"
+    SMALLTALK = "smalltalk"
+    TOPIC = "topic"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class Decision:
 
     band: Band
     hits: tuple[Hit, ...] = field(default_factory=tuple)
+    smalltalk: str | None = None  # SMALLTALK: greeting, thanks, laughter, bye, about_bot, complaint, praise, emoji, other  # noqa: E501
+    topic: str | None = None  # TOPIC: the topic word (normalised)
+    topic_count: int = 0  # TOPIC: how many archived questions contain it
+    query: str = ""  # the text matched after greetings/politeness were stripped
 
     @property
     def top(self) -> Hit | None:
@@ -74,6 +80,7 @@ class Outcome:
     decision: Decision
     question: Question | None
     candidates: tuple[tuple[Hit, str], ...]
+    topic: TopicPage | None = None  # TOPIC: the first page of the topic's questions
 
     @property
     def band(self) -> Band:
@@ -83,3 +90,14 @@ class Outcome:
     def score(self) -> float:
         top = self.decision.top
         return top.score if top else 0.0
+
+
+@dataclass(frozen=True)
+class TopicPage:
+    """One page of a topic's questions: ``hits`` (with titles) from ``offset``; ``more`` when a next page exists."""
+
+    word: str
+    total: int
+    offset: int
+    hits: tuple[tuple[Hit, str], ...]
+    more: bool

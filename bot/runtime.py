@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-from bot.answerer import Answerer, open_matcher
+from bot.answerer import Answerer, archive_fingerprint, open_matcher_with_fingerprint
 from bot.config import Config
 from bot.logs import setup_logging
 from bot.search.matcher import Matcher
@@ -15,7 +15,7 @@ from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
 from bot.telegram.app import EXIT_FAILURE, build_application, serve
 from bot.telegram.context import Services, UserRateLimit
-from bot.ui.render import Renderer, RenderSettings
+from bot.ui.render import Renderer, RenderSettings, traditional_converter
 
 log = logging.getLogger("bot.runtime")
 
@@ -43,14 +43,15 @@ def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
         store.close()
         raise
     if matcher is None:
-        matcher = open_matcher(cfg, store)
-    fingerprint = store.fingerprint()
+        matcher, fingerprint = open_matcher_with_fingerprint(cfg, store)
+    else:
+        fingerprint = archive_fingerprint(cfg, store, state)
     return Services(
         config=cfg,
         store=store,
         state=state,
         answerer=Answerer(store, matcher, fingerprint),
-        renderer=Renderer(RenderSettings.from_config(cfg)),
+        renderer=Renderer(RenderSettings.from_config(cfg), converter=traditional_converter()),
         limiter=UserRateLimit(cfg.rate_limit.per_minute),
     )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.storage.sqlitedb import StoreError, open_db, run_script, transaction
 
-__all__ = ["MissRow", "StateStore", "StoreError"]
+__all__ = ["MissRow", "Rewording", "StateStore", "StoreError"]
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -42,7 +42,28 @@ def _v2(db: sqlite3.Connection) -> None:
     run_script(db, "CREATE TABLE inbox (update_id INTEGER PRIMARY KEY, ts REAL NOT NULL, payload TEXT NOT NULL)")
 
 
-MIGRATIONS = (_v1, _v2)
+def _v3_learning(db: sqlite3.Connection) -> None:
+    """Learning from people: the "did you mean" lists shown, each user's choice, the accepted rewordings."""
+    run_script(
+        db,
+        """
+        CREATE TABLE learn_shown (
+            qcheck TEXT PRIMARY KEY, query TEXT NOT NULL, candidates TEXT NOT NULL, ts REAL NOT NULL
+        );
+        CREATE TABLE learn_choices (
+            user_hash TEXT NOT NULL, query TEXT NOT NULL, question_id TEXT, ts REAL NOT NULL,
+            PRIMARY KEY (user_hash, query)
+        );
+        CREATE INDEX learn_choices_by_query ON learn_choices(query, question_id);
+        CREATE TABLE learn_accepted (
+            query TEXT NOT NULL, question_id TEXT NOT NULL, users INTEGER NOT NULL, how TEXT NOT NULL,
+            ts REAL NOT NULL, PRIMARY KEY (query, question_id)
+        );
+        """,
+    )
+
+
+MIGRATIONS = (_v1, _v2, _v3_learning)
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,30 @@ class MissRow:
     count: int
     band: str
     best_score: float
+
+
+@dataclass(frozen=True)
+class Rewording:
+    """A query that distinct users resolved to one archived question ("did you mean" choices)."""
+
+    query: str
+    question_id: str
+    users: int  # distinct users who chose this question for this query
+    others: int  # distinct users who chose another question, or "none of these", for it
+    accepted: bool
+
+    @property
+    def id(self) -> str:
+        """A short stable id for ``archive-bot learned --accept``."""
+        return rewording_id(self.query, self.question_id)
+
+
+def rewording_id(query: str, question_id: str) -> str:
+    return hashlib.sha256(f"{query}\x1f{question_id}".encode()).hexdigest()[:8]
+
+
+#: Never learn from one user alone.
+MIN_USERS = 2
 
 
 class StateStore:
@@ -93,7 +138,8 @@ class StateStore:
         """The most frequent questions that got no direct answer: what the archive should add."""
         rows = self._db.execute(
             "SELECT query, count(*) AS n, band, max(score) FROM query_log"
-            " WHERE band != 'answer' AND ts >= ? GROUP BY query, band ORDER BY n DESC, query LIMIT ?",
+            " WHERE band NOT IN ('answer', 'smalltalk', 'topic') AND ts >= ?"
+            " GROUP BY query, band ORDER BY n DESC, query LIMIT ?",
             (since, limit),
         )
         return [MissRow(q, n, band, round(score, 1)) for q, n, band, score in rows]
@@ -132,3 +178,77 @@ class StateStore:
     def prune_handled(self, older_than: float = 7 * 86400) -> None:
         """Forget handled-update ids older than ``older_than`` seconds (Telegram keeps updates 24 h)."""
         self._db.execute("DELETE FROM handled_updates WHERE ts < ?", (time.time() - older_than,))
+
+    # -- learning from "did you mean" choices ---------------------------------------------------
+
+    def remember_shown(self, check: str, query: str, candidates: list[str]) -> None:
+        """A "did you mean" list for ``query`` was shown; its buttons carry ``check``."""
+        with transaction(self._db):
+            row = self._db.execute("SELECT query, candidates FROM learn_shown WHERE qcheck = ?", (check,)).fetchone()
+            known = json.loads(row[1]) if row and row[0] == query else []
+            merged = list(dict.fromkeys([*known, *candidates]))[-50:]
+            self._db.execute(
+                "INSERT OR REPLACE INTO learn_shown(qcheck, query, candidates, ts) VALUES (?, ?, ?, ?)",
+                (check, query[:500], json.dumps(merged), time.time()),
+            )
+
+    def shown(self, check: str) -> tuple[str, frozenset[str]] | None:
+        """The query and the candidate ids behind a "did you mean" list's ``check``, if known."""
+        row = self._db.execute("SELECT query, candidates FROM learn_shown WHERE qcheck = ?", (check,)).fetchone()
+        return (row[0], frozenset(json.loads(row[1]))) if row else None
+
+    def record_choice(self, user_id: int | None, query: str, question_id: str | None) -> None:
+        """A user resolved ``query`` to ``question_id`` (None: "none of these"); a later choice replaces theirs."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO learn_choices(user_hash, query, question_id, ts) VALUES (?, ?, ?, ?)",
+            (self.user_hash(user_id), query[:500], question_id, time.time()),
+        )
+
+    def rewordings(self, min_users: int = MIN_USERS, *, query: str | None = None) -> list[Rewording]:
+        """Queries at least ``min_users`` (≥ 2) distinct users resolved to the same question, most agreed first."""
+        rows = self._db.execute(
+            "SELECT c.query, c.question_id, count(*) AS n,"
+            " (SELECT count(*) FROM learn_choices o WHERE o.query = c.query) - count(*),"
+            " EXISTS (SELECT 1 FROM learn_accepted a WHERE a.query = c.query AND a.question_id = c.question_id)"
+            " FROM learn_choices c WHERE c.question_id IS NOT NULL AND (? IS NULL OR c.query = ?)"
+            " GROUP BY c.query, c.question_id HAVING n >= ? ORDER BY n DESC, c.query, c.question_id",
+            (query, query, max(min_users, MIN_USERS)),
+        )
+        return [Rewording(q, qid, n, others, bool(acc)) for q, qid, n, others, acc in rows]
+
+    def accept(self, rewording: Rewording, how: str = "manual") -> bool:
+        """Accept a rewording (matched like an alternate title from the next index build). True if new."""
+        if rewording.users < MIN_USERS:
+            raise ValueError("never learn from one user alone")
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO learn_accepted(query, question_id, users, how, ts) VALUES (?, ?, ?, ?, ?)",
+            (rewording.query, rewording.question_id, rewording.users, how, time.time()),
+        )
+        return cur.rowcount > 0
+
+    def auto_accept(self, query: str, question_id: str, min_users: int) -> bool:
+        """With ``min_users`` ≥ 2: accept once that many distinct users agree and they outnumber the rest."""
+        if min_users < MIN_USERS:
+            return False
+        for r in self.rewordings(min_users, query=query):
+            if r.question_id == question_id and not r.accepted and r.users > r.others:
+                return self.accept(r, how="auto")
+        return False
+
+    def choose(self, user_id: int | None, check: str, question_id: str | None, auto_accept: int = 0) -> bool:
+        """A user pressed a "did you mean" button (``question_id``, or None for "none of these") of the list
+        whose buttons carry ``check``: record it if that list offered the question. True when this choice
+        made a rewording accepted (``auto_accept`` ≥ 2 distinct users agree)."""
+        shown = self.shown(check)
+        if shown is None or user_id is None:
+            return False
+        query, candidates = shown
+        if question_id is not None and question_id not in candidates:
+            return False  # not offered for this query (a forged or outdated button): nothing to learn
+        self.record_choice(user_id, query, question_id)
+        return question_id is not None and self.auto_accept(query, question_id, auto_accept)
+
+    def accepted(self) -> list[tuple[str, str]]:
+        """Accepted rewordings as ``(question id, query)`` pairs, in a stable order."""
+        return self._db.execute(
+            "SELECT question_id, query FROM learn_accepted ORDER BY question_id, query").fetchall()

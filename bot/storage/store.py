@@ -346,6 +346,15 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    def example(self) -> tuple[str, str] | None:
+        """``(id, title)`` of a question to quote as an example of what to ask: a short answered one,
+        the same for the same archive (ids are content hashes: the first in id order is arbitrary but fixed)."""
+        row = self._db.execute(
+            "SELECT id, title FROM questions q WHERE length(title) BETWEEN 6 AND 30"
+            " AND EXISTS (SELECT 1 FROM answers a WHERE a.question_id = q.id) ORDER BY id LIMIT 1"
+        ).fetchone() or self._db.execute("SELECT id, title FROM questions ORDER BY id LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
+
     def counts(self) -> Counts:
         one = self._db.execute
         return Counts(

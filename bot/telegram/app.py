@@ -87,7 +87,8 @@ async def start_bot(app: Application, services: Services, stop: asyncio.Event) -
             backoff = min(backoff * 2, 60.0)
     if stop.is_set():
         return False
-    services.renderer = Renderer(RenderSettings.from_config(services.config, app.bot.username))
+    services.renderer = Renderer(RenderSettings.from_config(services.config, app.bot.username),
+                                 converter=services.renderer.converter)
     await app.start()
     try:
         await set_commands(app.bot)

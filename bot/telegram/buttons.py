@@ -16,7 +16,9 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot.answerer import TOPIC_PAGE
 from bot.telegram.access import allowed
+from bot.telegram.context import Services
 from bot.telegram.questions import answer_question
 from bot.telegram.replies import deliver, keyboard, locale_of, services
 from bot.ui import callback_data as cb
@@ -42,7 +44,18 @@ async def on_callback(update: Update, context: Context) -> None:
         return
     if isinstance(action, cb.NoneOfThese):
         await query.answer()
+        if action.check:
+            _learn(svc, update, action.check, None)
         await deliver(update, context, query, [svc.renderer.none_of_these(locale)])
+        return
+    if isinstance(action, cb.Topic):
+        page = svc.answerer.topic(action.word, action.offset, TOPIC_PAGE, total=action.total)
+        if not page.hits:
+            await query.answer(stale, show_alert=True)
+            return
+        await query.answer()
+        await deliver(update, context, query, [svc.renderer.topic(page, locale=locale)])
+        log.info("update=%d kind=callback action=Topic offset=%d", update.update_id, action.offset)
         return
     question = svc.answerer.question(action.id)
     if question is None:
@@ -55,6 +68,10 @@ async def on_callback(update: Update, context: Context) -> None:
             return
         await query.answer()
         await deliver(update, context, query, [svc.renderer.question(question, locale=locale, offset=action.offset)])
+    elif isinstance(action, cb.Choose):
+        await query.answer()
+        _learn(svc, update, action.check, action.id)
+        await deliver(update, context, query, [svc.renderer.question(question, locale=locale)])
     elif isinstance(action, cb.FullAnswer):
         if action.index >= len(question.answers):
             await query.answer(stale, show_alert=True)
@@ -76,6 +93,17 @@ async def on_callback(update: Update, context: Context) -> None:
             outcome = svc.answerer.ask(link.title)
             await deliver(update, context, query, [svc.renderer.outcome(outcome, link.title, locale=locale)])
     log.info("update=%d kind=callback action=%s", update.update_id, type(action).__name__)
+
+
+def _learn(svc: Services, update: Update, check: str, question_id: str | None) -> None:
+    """Record a "did you mean" choice (never fails the reply); accept it once enough users agree."""
+    user = update.effective_user
+    try:
+        if svc.state.choose(user.id if user else None, check, question_id, svc.config.learning.auto_accept):
+            log.info("learning: a rewording of %s accepted automatically; the index is rebuilt at the next "
+                     "reload check", question_id)
+    except Exception as exc:
+        log.warning("learning: could not record a choice: %s", exc)
 
 
 async def on_inline_query(update: Update, context: Context) -> None:

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.answerer import Answerer, open_matcher
+from bot.answerer import Answerer, archive_fingerprint, open_matcher_with_fingerprint
 from bot.config import Config
 from bot.storage.state import StateStore
 from bot.storage.store import Store
@@ -66,7 +66,8 @@ class Services:
     async def reload(self, *, force: bool = False) -> bool:
         """Swap in a new index when the archive changed (or when forced). True if swapped."""
         async with self.reload_lock:
-            if not force and self.store.fingerprint() == self.answerer.matcher_fingerprint:
+            current = archive_fingerprint(self.config, self.store, self.state)  # archive + accepted rewordings
+            if not force and current == self.answerer.matcher_fingerprint:
                 return False
             cfg = self.config
             matcher, fingerprint = await asyncio.to_thread(reopen_matcher, cfg)
@@ -80,6 +81,6 @@ def reopen_matcher(cfg: Config):
     """Open a private read connection and load (or build) the matcher for the current archive."""
     store = Store.open(cfg.archive.db, create=False)
     try:
-        return open_matcher(cfg, store), store.fingerprint()
+        return open_matcher_with_fingerprint(cfg, store)
     finally:
         store.close()

@@ -54,7 +54,8 @@ async def on_start(update: Update, context: Context, svc: Services) -> None:
 
 @guarded
 async def on_help(update: Update, context: Context, svc: Services) -> None:
-    await send_all(update, context, [svc.renderer.fixed("help", locale_of(update, svc))], quote=in_group(update))
+    reply = svc.renderer.fixed("help", locale_of(update, svc), example=svc.answerer.example())
+    await send_all(update, context, [reply], quote=in_group(update))
 
 
 @guarded
@@ -62,7 +63,8 @@ async def on_ask(update: Update, context: Context, svc: Services) -> None:
     quote = in_group(update)
     text = " ".join(context.args or [])
     if not text.strip():
-        await send_all(update, context, [svc.renderer.fixed("ask_usage", locale_of(update, svc))], quote=quote)
+        reply = svc.renderer.fixed("ask_usage", locale_of(update, svc), example=svc.answerer.example())
+        await send_all(update, context, [reply], quote=quote)
         return
     await answer_question(update, context, text, quote=quote)
 

@@ -15,9 +15,11 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from bot.models import Band, Outcome
 from bot.telegram.access import guarded
 from bot.telegram.context import Services
 from bot.telegram.replies import locale_of, send_all, services
+from bot.ui import callback_data as cb
 
 log = logging.getLogger("bot.telegram.handlers")
 Context = ContextTypes.DEFAULT_TYPE
@@ -39,7 +41,10 @@ async def answer_question(update: Update, context: Context, text: str, *, quote:
     started = time.perf_counter()
     outcome = svc.answerer.ask(text)
     match_ms = (time.perf_counter() - started) * 1000
-    await send_all(update, context, [svc.renderer.outcome(outcome, text, locale=locale)], quote=quote)
+    check = _remember_candidates(svc, text, outcome)
+    example = svc.answerer.example() if outcome.band is Band.SMALLTALK else None
+    reply = svc.renderer.outcome(outcome, text, locale=locale, check=check, example=example)
+    await send_all(update, context, [reply], quote=quote)
     top = outcome.decision.top
     try:
         svc.state.log_query(user.id if user else None, text, outcome.band.value, outcome.score,
@@ -48,6 +53,23 @@ async def answer_question(update: Update, context: Context, text: str, *, quote:
         log.warning("query log write failed: %s", exc)
     log.info("update=%d kind=question band=%s score=%.1f match_ms=%.1f total_ms=%.1f", update.update_id,
              outcome.band.value, outcome.score, match_ms, (time.perf_counter() - started) * 1000)
+
+
+def _remember_candidates(svc: Services, text: str, outcome: Outcome) -> str | None:
+    """For "did you mean" and "no match" lists: record the query behind the buttons (so a choice can be
+    learned from) and return the key the buttons carry; None when there is nothing to learn from."""
+    if outcome.band not in (Band.DID_YOU_MEAN, Band.NO_MATCH) or not outcome.candidates:
+        return None
+    rewording = svc.answerer.rewording(text, outcome.decision)
+    if not rewording:
+        return None
+    check = cb.query_check(rewording)
+    try:
+        svc.state.remember_shown(check, rewording, [hit.key for hit, _ in outcome.candidates])
+    except Exception as exc:  # learning is a bonus; the reply must go out
+        log.warning("learning: could not record a did-you-mean list: %s", exc)
+        return None
+    return check
 
 
 @guarded
@@ -78,7 +100,8 @@ async def on_group_text(update: Update, context: Context, svc: Services) -> None
     if not addressed:
         return
     if not text:
-        await send_all(update, context, [svc.renderer.fixed("help", locale_of(update, svc))], quote=True)
+        reply = svc.renderer.fixed("help", locale_of(update, svc), example=svc.answerer.example())
+        await send_all(update, context, [reply], quote=True)
         return
     await answer_question(update, context, text, quote=True)
 

@@ -13,6 +13,11 @@ letter, and old letters keep decoding):
 ``p:<id>:<chk>``       previous discussion of ``id``, not in the archive: search its title
 ``n:<id>:<chk>``       next discussion of ``id``, not in the archive: search its title
 ``x``                  "none of these"
+``c:<id>:<qchk>``      a "did you mean" candidate chosen: open ``id`` and record the choice for the
+                       query whose ``query_check`` is ``qchk``
+``x:<qchk>``           "none of these" for that query (recorded too)
+``t:<off>:<n>:<b64>``  topic page from ``off`` of a topic with ``n`` questions; ``b64`` is the topic
+                       word's UTF-8 in unpadded URL-safe base64 (a word too long to fit gets no button)
 =====================  ==============================================================
 
 Links that *are* in the archive get a plain ``q:<target id>`` button. ``decode`` never raises.
@@ -21,6 +26,9 @@ Deep links: ``/start q_<id>``.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 import unicodedata
 import zlib
@@ -36,6 +44,9 @@ MAX_NUMBER = 9999
 _ID = r"[a-z0-9]{1,16}"
 _NUM = r"0|[1-9][0-9]{0,3}"
 _CHK = r"[0-9a-z]{4}"
+_QCHK = r"[0-9a-z]{8}"
+_TOTAL = r"0|[1-9][0-9]{0,6}"
+MAX_TOTAL = 9_999_999
 ID_RE = re.compile(_ID, re.ASCII)
 _CHK_RE = re.compile(_CHK, re.ASCII)
 _PATTERNS = {
@@ -44,6 +55,9 @@ _PATTERNS = {
     "r": re.compile(rf"r:({_ID}):({_NUM}):({_CHK})", re.ASCII),
     "p": re.compile(rf"p:({_ID}):({_CHK})", re.ASCII),
     "n": re.compile(rf"n:({_ID}):({_CHK})", re.ASCII),
+    "c": re.compile(rf"c:({_ID}):({_QCHK})", re.ASCII),
+    "x": re.compile(rf"x:({_QCHK})", re.ASCII),
+    "t": re.compile(rf"t:({_NUM}):({_TOTAL}):([A-Za-z0-9_-]+)", re.ASCII),
 }
 _START_RE = re.compile(rf"q_({_ID})", re.ASCII)
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -72,6 +86,26 @@ def title_check(title: str) -> str:
         value, digit = divmod(value, 36)
         chars.append(_BASE36[digit])
     return "".join(reversed(chars))
+
+
+def query_check(query: str) -> str:
+    """An 8-character key of a normalised query, carried by its "did you mean" buttons."""
+    value = int.from_bytes(hashlib.blake2b(query.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+    value %= 36**8
+    chars = []
+    for _ in range(8):
+        value, digit = divmod(value, 36)
+        chars.append(_BASE36[digit])
+    return "".join(reversed(chars))
+
+
+def _check_qcheck(value: object) -> None:
+    if not (isinstance(value, str) and re.fullmatch(_QCHK, value, re.ASCII)):
+        raise ValueError(f"bad query check: {value!r}")
+
+
+def _b64(word: str) -> str:
+    return base64.urlsafe_b64encode(word.encode("utf-8")).decode("ascii").rstrip("=")
 
 
 @dataclass(frozen=True)
@@ -131,10 +165,52 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class NoneOfThese:
-    """The user rejected every "did you mean" candidate."""
+    """The user rejected every "did you mean" candidate (of the query with ``check``, when given)."""
+
+    check: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.check is not None:
+            _check_qcheck(self.check)
 
 
-Action = Open | FullAnswer | Related | Neighbour | NoneOfThese
+@dataclass(frozen=True)
+class Choose:
+    """A "did you mean" candidate chosen: open ``id``; ``check`` names the query it was offered for."""
+
+    id: str
+    check: str
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+        _check_qcheck(self.check)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A page of the questions about topic ``word``, from ``offset``; ``total`` is shown in the heading."""
+
+    word: str
+    offset: int
+    total: int
+
+    def __post_init__(self) -> None:
+        _check_number(self.offset, "offset")
+        if not (isinstance(self.total, int) and 0 <= self.total <= MAX_TOTAL):
+            raise ValueError(f"total out of range 0..{MAX_TOTAL}: {self.total!r}")
+        if not isinstance(self.word, str) or not self.word.strip() or not topic_fits(self.word):
+            raise ValueError(f"topic word empty or too long for a button: {self.word!r}")
+
+
+def topic_fits(word: str) -> bool:
+    """True when a topic button for ``word`` fits 64 bytes at any offset and total."""
+    try:
+        return len(f"t:{MAX_NUMBER}:{MAX_TOTAL}:{_b64(word)}") <= MAX_BYTES
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+
+
+Action = Open | FullAnswer | Related | Neighbour | NoneOfThese | Choose | Topic
 
 
 def encode(action: Action) -> str:
@@ -148,7 +224,11 @@ def encode(action: Action) -> str:
     elif isinstance(action, Neighbour):
         data = f"{action.direction[0]}:{action.id}:{action.check}"
     elif isinstance(action, NoneOfThese):
-        data = "x"
+        data = "x" if action.check is None else f"x:{action.check}"
+    elif isinstance(action, Choose):
+        data = f"c:{action.id}:{action.check}"
+    elif isinstance(action, Topic):
+        data = f"t:{action.offset}:{action.total}:{_b64(action.word)}"
     else:
         raise TypeError(f"not an action: {action!r}")
     assert len(data.encode("ascii")) <= MAX_BYTES, data
@@ -172,7 +252,23 @@ def decode(data: object) -> Action | None:
         return FullAnswer(m.group(1), int(m.group(2)))
     if kind == "r":
         return Related(m.group(1), int(m.group(2)), m.group(3))
+    if kind == "c":
+        return Choose(m.group(1), m.group(2))
+    if kind == "x":
+        return NoneOfThese(m.group(1))
+    if kind == "t":
+        return _decode_topic(data, m)
     return Neighbour(m.group(1), "prev" if kind == "p" else "next", m.group(2))
+
+
+def _decode_topic(data: str, m: re.Match[str]) -> Topic | None:
+    b64 = m.group(3)
+    try:
+        word = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).decode("utf-8")
+        action = Topic(word, int(m.group(1)), int(m.group(2)))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return action if encode(action) == data else None  # only the canonical form
 
 
 def resolve(question: Question, action: Related | Neighbour) -> Link | None:

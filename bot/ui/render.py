@@ -9,21 +9,26 @@ action; callback data comes from ``bot.ui.callback_data`` (≤ 64 bytes). ``Repl
 these on construction.
 
 ``/random`` reuses ``Renderer.question``; a plain-text fallback is ``htmltext.visible_text(text)``.
+
+zh-Hant users see archive text (titles, answers, button labels, topic words) in Traditional characters
+through the injected ``converter`` (OpenCC ``s2twp``, see :func:`traditional_converter`); authors and the
+user's own words are shown as given.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 from urllib.parse import quote
 
+import opencc
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from bot.config import AnswerChars, AnswersPerMessage, Config, Locale, MaxRelated, UrlTemplate
 from bot.i18n import Strings, is_supported, strings
-from bot.models import Answer, Band, Hit, Link, Outcome, Question
+from bot.models import Answer, Band, Hit, Link, Outcome, Question, TopicPage
 from bot.ui import callback_data as cb
 from bot.ui.htmltext import (
     MESSAGE_LIMIT,
@@ -49,6 +54,10 @@ SWITCH_INLINE_CHARS = 200
 MAX_CANDIDATES = 3
 MIN_ANSWER_UNITS = 200
 MAX_INLINE_RESULTS = 10
+EXAMPLE_CHARS = 60
+CONVERT_MARGIN = 64
+"""Characters converted beyond ``answer_chars`` (so a cut answer still reads as cut)."""
+SMALLTALK_KINDS = ("greeting", "thanks", "bye", "laughter", "about_bot", "complaint", "praise", "emoji", "other")
 _BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}", re.ASCII)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
@@ -100,6 +109,17 @@ class InlineItem:
     reply: Reply
 
 
+class Converter(Protocol):
+    """Converts archive text for display (``opencc.OpenCC`` has this shape)."""
+
+    def convert(self, text: str) -> str: ...
+
+
+def traditional_converter() -> Converter:
+    """Simplified → Traditional with Taiwan phrases (OpenCC ``s2twp``), for zh-Hant users; build once."""
+    return opencc.OpenCC("s2twp")
+
+
 def _bot_username(name: str | None) -> str | None:
     if name is not None and not _BOT_USERNAME.fullmatch(name.lstrip("@")):
         raise ValueError("not a Telegram bot username")
@@ -135,6 +155,10 @@ class RenderSettings(BaseModel):
         )
 
 
+def _same(text: str) -> str:
+    return text
+
+
 def _cost(markup: str) -> int:
     return utf16_len(markup)
 
@@ -160,13 +184,31 @@ class Renderer:
     settings.locale)``; None or an unsupported value means ``settings.locale``.
     """
 
-    def __init__(self, settings: RenderSettings | None = None) -> None:
+    def __init__(self, settings: RenderSettings | None = None, *, converter: Converter | None = None) -> None:
         self.settings = settings or RenderSettings()
+        self.converter = converter
 
     # -- helpers ---------------------------------------------------------------------------------
 
+    def _locale(self, locale: str | None) -> str:
+        return locale if locale and is_supported(locale) else self.settings.locale
+
     def _t(self, locale: str | None) -> Strings:
-        return strings(locale if locale and is_supported(locale) else self.settings.locale)
+        return strings(self._locale(locale))
+
+    def _cv(self, locale: str | None) -> Callable[[str], str]:
+        """How archive text is shown in ``locale``: converted to Traditional for zh-Hant, else as stored."""
+        converter = self.converter
+        if converter is None or self._locale(locale) != "zh-Hant":
+            return _same
+
+        def convert(text: str) -> str:
+            try:
+                return converter.convert(text)
+            except Exception:  # OpenCC wants valid UTF-8; show the text as stored rather than fail
+                return text
+
+        return convert
 
     def _title(self, q_title: str, t: Strings) -> str:
         """The question title as plain text, bounded in characters and escaped size."""
@@ -180,14 +222,17 @@ class Renderer:
     def _label(title: str, t: Strings, prefix: str = "", width: int = LABEL_WIDTH) -> str:
         return prefix + (truncate_width(title, width - len(prefix) * 2) or t.untitled)
 
-    def _link_button(self, q: Question, link: Link, index: int, t: Strings) -> Button | None:
+    def _link_button(
+        self, q: Question, link: Link, index: int, t: Strings, cv: Callable[[str], str] | None = None
+    ) -> Button | None:
         """A related link: open it when in the archive, else search its title (None if it has none)."""
+        cv = cv or _same
         if link.id is not None and cb.is_valid_id(link.id):
-            return Button(self._label(link.title, t), data=cb.encode(cb.Open(link.id)))
+            return Button(self._label(cv(link.title), t), data=cb.encode(cb.Open(link.id)))
         if not link.title.strip():
             return None
         action = cb.Related(q.id, index, cb.title_check(link.title))
-        return Button(self._label(link.title, t, "🔍 "), data=cb.encode(action))
+        return Button(self._label(cv(link.title), t, "🔍 "), data=cb.encode(action))
 
     def _neighbour_button(self, q: Question, direction: str, t: Strings) -> Button | None:
         link = q.prev if direction == "prev" else q.next
@@ -218,21 +263,33 @@ class Renderer:
         return template.format(id=q.id, title=quote(clean(q.title), safe="")) if template else None
 
     def _candidates(
-        self, candidates: Sequence[tuple[Hit, str]], t: Strings
+        self,
+        candidates: Sequence[tuple[Hit, str]],
+        t: Strings,
+        cv: Callable[[str], str] | None = None,
+        *,
+        check: str | None = None,
+        first: int = 1,
+        limit: int = MAX_CANDIDATES,
     ) -> tuple[list[str], list[tuple[Button, ...]]]:
-        """Numbered title lines (HTML) and one button a row for up to three distinct, valid candidates."""
+        """Numbered title lines (HTML) and one button a row for up to ``limit`` distinct, valid candidates.
+
+        With ``check`` (the query's ``cb.query_check``) a button also records the choice."""
+        cv = cv or _same
         lines: list[str] = []
         rows: list[tuple[Button, ...]] = []
         seen: set[str] = set()
         for hit, title in candidates:
-            if len(rows) >= MAX_CANDIDATES:
+            if len(rows) >= limit:
                 break
             if not cb.is_valid_id(hit.key) or hit.key in seen:
                 continue
             seen.add(hit.key)
-            n = len(rows) + 1
-            lines.append(f"{n}. {escape(self._title(title, t))}")
-            rows.append((Button(self._label(title, t, f"{n}. "), data=cb.encode(cb.Open(hit.key))),))
+            n = first + len(rows)
+            shown = cv(title)
+            action = cb.Choose(hit.key, check) if check else cb.Open(hit.key)
+            lines.append(f"{n}. {escape(self._title(shown, t))}")
+            rows.append((Button(self._label(shown, t, f"{n}. "), data=cb.encode(action)),))
         return lines, rows
 
     # -- answer views ----------------------------------------------------------------------------
@@ -242,12 +299,13 @@ class Renderer:
         each trimmed at a sentence end to about ``answer_chars``; buttons for whole answers, more
         answers, related topics, previous/next discussion, share and the web page. Also /random."""
         t = self._t(locale)
+        cv = self._cv(locale)
         s = self.settings
         total = len(q.answers)
         offset = max(0, min(offset, total - 1)) if total else 0
         shown = q.answers[offset : offset + s.answers_per_message]
 
-        title = f"<b>{escape(self._title(q.title, t))}</b>"
+        title = f"<b>{escape(self._title(cv(q.title), t))}</b>"
 
         def heading(count: int) -> str:
             if not count:
@@ -259,7 +317,7 @@ class Renderer:
         head = heading(len(shown))
 
         related_buttons = [
-            b for i, link in enumerate(q.related[: s.max_related]) if (b := self._link_button(q, link, i, t))
+            b for i, link in enumerate(q.related[: s.max_related]) if (b := self._link_button(q, link, i, t, cv))
         ]
         footer = f"\n\n<i>{escape(t.related)} ↓</i>" if related_buttons else ""
 
@@ -277,9 +335,10 @@ class Renderer:
                 shown, headings = shown[:-1], headings[:-1]
                 head = heading(len(shown))
             for k, (answer, heading) in enumerate(zip(shown, headings, strict=True)):
-                body, trimmed = trim_at_sentence(
-                    _paragraphs(answer.text) or t.empty_answer, s.answer_chars, max_units=per_answer
-                )
+                # only the start of a long answer is converted: the rest is trimmed off anyway
+                source = _paragraphs(answer.text)
+                source = cv(source[: s.answer_chars + CONVERT_MARGIN]) if cv is not _same else source
+                body, trimmed = trim_at_sentence(source or t.empty_answer, s.answer_chars, max_units=per_answer)
                 blocks.append(f"{heading}\n{escape(body)}")
                 if trimmed:
                     index = offset + k
@@ -314,11 +373,12 @@ class Renderer:
         if not 0 <= index < len(q.answers):
             raise IndexError(f"question {q.id} has no answer {index}")
         t = self._t(locale)
+        cv = self._cv(locale)
         answer = q.answers[index]
         markup = (
-            f"<b>{escape(self._title(q.title, t))}</b>\n"
+            f"<b>{escape(self._title(cv(q.title), t))}</b>\n"
             f"<b>#{index + 1}</b> · <i>{escape(self._author(answer, t))}</i>\n\n"
-            f"{escape(_paragraphs(answer.text) or t.empty_answer)}"
+            f"{escape(_paragraphs(cv(answer.text)) or t.empty_answer)}"
         )
         counter_room = _cost(f"\n\n<i>{escape(t.part.format(i=9999, n=9999))}</i>")
         parts = split_html(markup, MESSAGE_LIMIT - counter_room)
@@ -336,22 +396,27 @@ class Renderer:
 
     # -- matching outcomes ----------------------------------------------------------------------
 
-    def did_you_mean(self, candidates: Sequence[tuple[Hit, str]], *, locale: str | None = None) -> Reply:
-        """ "Did you mean": up to three candidate titles (listed and as buttons) plus "none of these"."""
+    def did_you_mean(
+        self, candidates: Sequence[tuple[Hit, str]], *, locale: str | None = None, check: str | None = None
+    ) -> Reply:
+        """ "Did you mean": up to three candidate titles (listed and as buttons) plus "none of these".
+
+        ``check`` (``cb.query_check`` of the normalised query) makes the buttons record the choice."""
         t = self._t(locale)
-        lines, rows = self._candidates(candidates, t)
+        lines, rows = self._candidates(candidates, t, self._cv(locale), check=check)
         text = "\n".join([f"<b>{escape(t.did_you_mean)}</b>", "", *lines]).strip()
-        rows.append((Button(t.none_of_these_button, data=cb.encode(cb.NoneOfThese())),))
+        rows.append((Button(t.none_of_these_button, data=cb.encode(cb.NoneOfThese(check))),))
         return Reply(text, tuple(rows))
 
     def no_match(
-        self, query: str, candidates: Sequence[tuple[Hit, str]] = (), *, locale: str | None = None
+        self, query: str, candidates: Sequence[tuple[Hit, str]] = (), *, locale: str | None = None,
+        check: str | None = None,
     ) -> Reply:
         """No archived question matches ``query``: say so, offer the nearest candidates, give tips."""
         t = self._t(locale)
         shown_query = truncate_width(_one_line(query), 120) or "…"
         parts = [f"<b>{escape(t.no_match.format(query=shown_query))}</b>"]
-        lines, rows = self._candidates(candidates, t)
+        lines, rows = self._candidates(candidates, t, self._cv(locale), check=check)
         if lines:
             parts.append("\n".join([escape(t.nearest), *lines]))
         parts.append(escape(t.tips))
@@ -368,24 +433,75 @@ class Renderer:
     FIXED = frozenset({"start", "help", "not_text", "rate_limited", "error", "private", "ask_usage",
                        "empty_archive", "gone"})
 
-    def fixed(self, key: str, locale: str | None = None) -> Reply:
+    def fixed(self, key: str, locale: str | None = None, *, example: Link | None = None) -> Reply:
         """A fixed one-string reply: /start, /help, not text, rate limited, error, private, /ask usage,
-        empty archive, a deep link to a gone question (``key`` is one of :attr:`FIXED`)."""
+        empty archive, a deep link to a gone question (``key`` is one of :attr:`FIXED`).
+
+        /help and /ask usage show ``example`` (a title from the archive, see ``Answerer.example``)."""
         if key not in self.FIXED:
             raise KeyError(key)
-        return Reply(escape(getattr(self._t(locale), key)))
+        t = self._t(locale)
+        text = getattr(t, key)
+        if example is not None and key in ("help", "ask_usage") and (title := self._example(example, locale)):
+            line = (t.example if key == "help" else t.ask_example).format(example=title)
+            first, _, rest = text.partition("\n")
+            text = f"{first}\n{line}\n{rest}" if rest else f"{first}\n{line}"
+        return Reply(escape(text))
+
+    def _example(self, example: Link, locale: str | None) -> str:
+        return truncate_width(_one_line(self._cv(locale)(example.title)), EXAMPLE_CHARS)
+
+    def smalltalk(self, kind: str | None, example: Link | None = None, *, locale: str | None = None) -> Reply:
+        """A short friendly reply to small talk (greeting, thanks, bye …) with a hint of what to ask:
+        ``example`` (a question from the archive) in the text and as a button. Never an archive answer."""
+        t = self._t(locale)
+        kind = kind if kind in SMALLTALK_KINDS else "other"
+        title = self._example(example, locale) if example is not None else ""
+        hint = t.smalltalk_hint.format(example=title) if title else t.smalltalk_hint_plain
+        rows: tuple[tuple[Button, ...], ...] = ()
+        if title and example is not None and example.id and cb.is_valid_id(example.id):
+            rows = ((Button(self._label(title, t), data=cb.encode(cb.Open(example.id))),),)
+        return Reply(f"{escape(getattr(t, f'smalltalk_{kind}'))}\n\n{escape(hint)}", rows)
+
+    def topic(self, page: TopicPage, *, locale: str | None = None) -> Reply:
+        """A topic word: "the archive has N questions about 「word」", a page of them as buttons, and
+        "more" for the next page (stateless: the word travels in the button, when it fits)."""
+        t = self._t(locale)
+        cv = self._cv(locale)
+        word = truncate_width(_one_line(cv(page.word)), 40) or "…"
+        total = max(page.total, page.offset + len(page.hits))
+        head = f"<b>{escape(t.topic_title.format(n=total, topic=word))}</b>"
+        lines, rows = self._candidates(page.hits, t, cv, first=page.offset + 1, limit=len(page.hits))
+        if page.offset and lines:
+            last = page.offset + len(lines)
+            span = str(last) if last == page.offset + 1 else f"{page.offset + 1}–{last}"
+            head += f"\n<i>{escape(t.topic_range.format(range=span))}</i>"
+        next_offset = page.offset + len(page.hits)
+        if page.more and next_offset <= cb.MAX_NUMBER and cb.topic_fits(page.word):
+            action = cb.Topic(page.word, next_offset, min(total, cb.MAX_TOTAL))
+            rows.append((Button(t.topic_more, data=cb.encode(action)),))
+        return Reply("\n\n".join([head, "\n".join(lines)]).strip(), tuple(rows))
 
     def reloaded(self, questions: int, locale: str | None = None) -> Reply:
         """Admin /reload done."""
         return Reply(escape(self._t(locale).reloaded.format(n=questions)))
 
-    def outcome(self, outcome: Outcome, query: str, *, locale: str | None = None) -> Reply:
-        """The reply for a matched query: the answer view, "did you mean", or no match."""
+    def outcome(
+        self, outcome: Outcome, query: str, *, locale: str | None = None, check: str | None = None,
+        example: Link | None = None,
+    ) -> Reply:
+        """The reply for a matched query: the answer view, "did you mean", no match, small talk, or a topic.
+
+        ``check`` makes candidate buttons record the choice; ``example`` is small talk's hint."""
         if outcome.band is Band.ANSWER and outcome.question is not None:
             return self.question(outcome.question, locale=locale)
+        if outcome.band is Band.SMALLTALK:
+            return self.smalltalk(outcome.decision.smalltalk, example, locale=locale)
+        if outcome.band is Band.TOPIC and outcome.topic is not None and outcome.topic.hits:
+            return self.topic(outcome.topic, locale=locale)
         if outcome.band is Band.DID_YOU_MEAN and outcome.candidates:
-            return self.did_you_mean(outcome.candidates, locale=locale)
-        return self.no_match(query, outcome.candidates, locale=locale)
+            return self.did_you_mean(outcome.candidates, locale=locale, check=check)
+        return self.no_match(query, outcome.candidates, locale=locale, check=check)
 
     def stale(self, locale: str | None = None) -> str:
         """Plain alert text (≤ 200 chars) for ``answerCallbackQuery`` on a button whose target changed."""
@@ -426,6 +542,7 @@ class Renderer:
     def inline_results(self, questions: Sequence[Question], *, locale: str | None = None) -> list[InlineItem]:
         """Up to 10 inline results (distinct ids): title, start of the top answer, and the answer view."""
         t = self._t(locale)
+        cv = self._cv(locale)
         items: list[InlineItem] = []
         seen: set[str] = set()
         for q in questions:
@@ -434,11 +551,11 @@ class Renderer:
             if q.id in seen:
                 continue
             seen.add(q.id)
-            title = truncate_width(_one_line(q.title), INLINE_TITLE_CHARS) or t.untitled
+            title = truncate_width(_one_line(cv(q.title)), INLINE_TITLE_CHARS) or t.untitled
             description = t.inline_no_answers
             if q.answers:
                 top = q.answers[0]
-                snippet = f"{self._author(top, t)}: {_one_line(top.text)}"
+                snippet = f"{self._author(top, t)}: {_one_line(cv(top.text[:INLINE_DESCRIPTION_CHARS * 2]))}"
                 snippet = truncate_width(snippet, INLINE_DESCRIPTION_CHARS)
                 description = snippet or t.inline_no_answers
             items.append(InlineItem(q.id, title, description, self.question(q, locale=locale)))
