@@ -60,6 +60,10 @@ class Strings:
     empty_archive: str
     reloaded: str
     gone: str
+    more_related: str
+    related_hint: str
+    topic_not_archived: str
+    topic_nothing_near: str
 
 
 _ZH_HANS = Strings(
@@ -121,6 +125,10 @@ _ZH_HANS = Strings(
     empty_archive="存档还是空的：管理员需要先导入页面。",
     reloaded="存档已重新载入：共 {n} 个问题。",
     gone="这个问题已不在存档里（可能被删除或更改了）。直接发送问题试试吧。",
+    more_related="更多相关话题（{k}）",
+    related_hint="带 🔍 的话题不在存档里：点一下，看看存档里最接近的问题。",
+    topic_not_archived="存档里没有「{topic}」这个话题。",
+    topic_nothing_near="存档里也没有与它相近的问题。",
 )
 
 _ZH_HANT = Strings(
@@ -182,6 +190,10 @@ _ZH_HANT = Strings(
     empty_archive="存檔還是空的：管理員需要先匯入頁面。",
     reloaded="存檔已重新載入：共 {n} 個問題。",
     gone="這個問題已不在存檔裡（可能被刪除或更改了）。直接傳送問題試試吧。",
+    more_related="更多相關話題（{k}）",
+    related_hint="帶 🔍 的話題不在存檔裡：點一下，看看存檔裡最接近的問題。",
+    topic_not_archived="存檔裡沒有「{topic}」這個話題。",
+    topic_nothing_near="存檔裡也沒有與它相近的問題。",
 )
 
 _EN = Strings(
@@ -243,6 +255,10 @@ _EN = Strings(
     empty_archive="The archive is empty: the owner needs to ingest pages first.",
     reloaded="Archive reloaded: {n} questions.",
     gone="That question is no longer in the archive (removed or changed). Just send your question instead.",
+    more_related="More related topics ({k})",
+    related_hint="Topics marked 🔍 are not in the archive: tap one to see the closest archived questions.",
+    topic_not_archived="The topic \u201c{topic}\u201d is not in the archive.",
+    topic_nothing_near="Nothing close to it is archived either.",
 )
 
 _TABLE: dict[str, Strings] = {"zh-Hans": _ZH_HANS, "zh-Hant": _ZH_HANT, "en": _EN}

@@ -18,6 +18,7 @@ from telegram.ext import (
 from bot.telegram.access import guarded
 from bot.telegram.context import Services
 from bot.telegram.replies import locale_of, send_all, services
+from bot.telegram.updatelog import note
 
 log = logging.getLogger("bot.telegram.handlers")
 Context = ContextTypes.DEFAULT_TYPE
@@ -25,29 +26,33 @@ Context = ContextTypes.DEFAULT_TYPE
 
 async def answer_question(update: Update, context: Context, text: str, *, quote: bool = False,
                           limited: bool = True) -> None:
-    """Match ``text`` and send the answer, the "did you mean" list or the no-match reply."""
+    """Match ``text`` and send the answer, the "did you mean" list or the no-match reply.
+
+    The query is logged *before* the reply is sent: whoever sees the reply (an admin's /stats in
+    another chat, ``archive-bot stats``) finds the question already in the log.
+    """
     svc = services(context)
     locale = locale_of(update, svc)
     user = update.effective_user
     if not text.strip():
         await send_all(update, context, [svc.renderer.fixed("not_text", locale)], quote=quote)
+        note(context, "question", empty=True)
         return
     if limited and user is not None and not svc.limiter.allow(user.id):
         await send_all(update, context, [svc.renderer.fixed("rate_limited", locale)], quote=quote)
-        log.info("update=%d kind=question rate_limited", update.update_id)
+        note(context, "question", rate_limited=True)
         return
     started = time.perf_counter()
     outcome = svc.answerer.ask(text)
     match_ms = (time.perf_counter() - started) * 1000
-    await send_all(update, context, [svc.renderer.outcome(outcome, text, locale=locale)], quote=quote)
     top = outcome.decision.top
     try:
         svc.state.log_query(user.id if user else None, text, outcome.band.value, outcome.score,
                             top.key if top else None)
     except Exception as exc:  # the log is for the owner's statistics; never fail a reply over it
         log.warning("query log write failed: %s", exc)
-    log.info("update=%d kind=question band=%s score=%.1f match_ms=%.1f total_ms=%.1f", update.update_id,
-             outcome.band.value, outcome.score, match_ms, (time.perf_counter() - started) * 1000)
+    note(context, "question", band=outcome.band.value, score=outcome.score, match_ms=match_ms)
+    await send_all(update, context, [svc.renderer.outcome(outcome, text, locale=locale)], quote=quote)
 
 
 @guarded
@@ -76,9 +81,11 @@ def _mentions_bot(message: Message, bot: Bot) -> tuple[bool, str]:
 async def on_group_text(update: Update, context: Context, svc: Services) -> None:
     addressed, text = _mentions_bot(update.effective_message, context.bot)
     if not addressed:
+        note(context, "group_text", addressed=False)
         return
     if not text:
         await send_all(update, context, [svc.renderer.fixed("help", locale_of(update, svc))], quote=True)
+        note(context, "group_text", addressed=True, empty=True)
         return
     await answer_question(update, context, text, quote=True)
 
@@ -92,3 +99,4 @@ async def on_not_text(update: Update, context: Context, svc: Services) -> None:
         await answer_question(update, context, caption)
         return
     await send_all(update, context, [svc.renderer.fixed("not_text", locale_of(update, svc))])
+    note(context, "not_text")

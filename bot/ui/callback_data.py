@@ -12,6 +12,8 @@ letter, and old letters keep decoding):
                        search its title; ``chk`` = ``title_check(title)`` detects a changed list
 ``p:<id>:<chk>``       previous discussion of ``id``, not in the archive: search its title
 ``n:<id>:<chk>``       next discussion of ``id``, not in the archive: search its title
+``m:<id>:<shown>``     the related topics of ``id`` not on its first page (whose first ``shown``
+                       archived related questions were buttons there)
 ``x``                  "none of these"
 =====================  ==============================================================
 
@@ -44,6 +46,7 @@ _PATTERNS = {
     "r": re.compile(rf"r:({_ID}):({_NUM}):({_CHK})", re.ASCII),
     "p": re.compile(rf"p:({_ID}):({_CHK})", re.ASCII),
     "n": re.compile(rf"n:({_ID}):({_CHK})", re.ASCII),
+    "m": re.compile(rf"m:({_ID}):({_NUM})", re.ASCII),
 }
 _START_RE = re.compile(rf"q_({_ID})", re.ASCII)
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -130,11 +133,23 @@ class Neighbour:
 
 
 @dataclass(frozen=True)
+class MoreRelated:
+    """Show the related topics of question ``id`` beyond its first ``shown`` archived ones."""
+
+    id: str
+    shown: int = 0
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+        _check_number(self.shown, "shown")
+
+
+@dataclass(frozen=True)
 class NoneOfThese:
     """The user rejected every "did you mean" candidate."""
 
 
-Action = Open | FullAnswer | Related | Neighbour | NoneOfThese
+Action = Open | FullAnswer | Related | Neighbour | MoreRelated | NoneOfThese
 
 
 def encode(action: Action) -> str:
@@ -147,6 +162,8 @@ def encode(action: Action) -> str:
         data = f"r:{action.id}:{action.index}:{action.check}"
     elif isinstance(action, Neighbour):
         data = f"{action.direction[0]}:{action.id}:{action.check}"
+    elif isinstance(action, MoreRelated):
+        data = f"m:{action.id}:{action.shown}"
     elif isinstance(action, NoneOfThese):
         data = "x"
     else:
@@ -172,6 +189,8 @@ def decode(data: object) -> Action | None:
         return FullAnswer(m.group(1), int(m.group(2)))
     if kind == "r":
         return Related(m.group(1), int(m.group(2)), m.group(3))
+    if kind == "m":
+        return MoreRelated(m.group(1), int(m.group(2)))
     return Neighbour(m.group(1), "prev" if kind == "p" else "next", m.group(2))
 
 
