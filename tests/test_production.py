@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from bot.config import parse_config
 from bot.doctor import check_token
 from bot.storage.backup import backup_file
 from bot.storage.ingest import ingest
@@ -223,6 +224,16 @@ def test_the_sqlite3_backup_line_makes_an_openable_copy(tmp_path):
     copy = Store.open(str(tmp_path / "copy.db"), create=False)
     assert copy.counts().questions == 13
     copy.close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_the_webhook_secret_command_makes_a_secret_the_config_accepts():
+    assert "`openssl rand -hex 32`" in README.read_text(encoding="utf-8").split(SECTION)[1]
+    made = subprocess.run(["openssl", "rand", "-hex", "32"], capture_output=True, text=True, timeout=30)
+    secret = made.stdout.strip()
+    webhook = {"public_url": "https://bot.example.org/telegram", "secret_token": secret}
+    cfg = parse_config({"telegram": {"token": TOKEN, "mode": "webhook", "webhook": webhook}}, environ={})
+    assert cfg.telegram.webhook.secret_token == secret and len(secret) == 64
 
 
 # -- doctor ---------------------------------------------------------------------------------------
