@@ -86,7 +86,7 @@ async def on_stats(update: Update, context: Context) -> None:
     """Admins: the most frequent questions without a direct answer. Others: the normal help."""
     svc = services(context)
     if not is_admin(update, svc):
-        await _help_instead(update, context, svc, "stats")
+        await _help_instead(update, context, "stats")
         return
     rows = [(r.query, r.count, r.band) for r in svc.state.misses(20)]
     await send_all(update, context, [svc.renderer.stats(rows, locale_of(update, svc))])
@@ -97,7 +97,7 @@ async def on_reload(update: Update, context: Context) -> None:
     """Admins: reload the archive and index now. Others: the normal help."""
     svc = services(context)
     if not is_admin(update, svc):
-        await _help_instead(update, context, svc, "reload")
+        await _help_instead(update, context, "reload")
         return
     locale = locale_of(update, svc)
     ok = True
@@ -112,7 +112,7 @@ async def on_reload(update: Update, context: Context) -> None:
     note(context, "reload", admin=True, ok=ok, questions=len(svc.answerer.matcher))
 
 
-async def _help_instead(update: Update, context: Context, svc: Services, kind: str) -> None:
+async def _help_instead(update: Update, context: Context, kind: str) -> None:
     """An admin command from someone else: the normal help, as if the command did not exist."""
     await on_help(update, context)
     note(context, kind, admin=False)

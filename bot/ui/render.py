@@ -5,8 +5,8 @@ objects (``parse_mode=HTML``, ``InlineKeyboardButton(text, callback_data=..., ur
 switch_inline_query=...)``). Guarantees of every ``Reply``: text non-empty, at most 4096 UTF-16
 units even as HTML source, every archive/user string escaped, only the tags b, i, a, code and
 balanced; at most 8 keyboard rows, 8 buttons a row and 100 in all; every button has non-empty text
-and exactly one action; callback data comes from ``bot.ui.callback_data`` (≤ 64 bytes). ``Reply`` and ``Button`` check
-these on construction.
+and exactly one action; callback data comes from ``bot.ui.callback_data`` (≤ 64 bytes). ``Reply``
+and ``Button`` check these on construction.
 
 ``/random`` reuses ``Renderer.question``; a plain-text fallback is ``htmltext.visible_text(text)``.
 """
@@ -243,10 +243,11 @@ class Renderer:
                 others.append((i, link))
         return archived, others
 
-    def _related_block(self, q: Question, room: int, t: Strings) -> list[tuple[Button, ...]]:
+    def _related_block(
+        self, q: Question, archived: list[Link], others: list[tuple[int, Link]], room: int, t: Strings
+    ) -> list[tuple[Button, ...]]:
         """The first page's related rows, at most ``room``: archived questions first, one a row; the
         rest (not in the archive, or no room) behind one "more related topics" button."""
-        archived, others = self._related_links(q)
         shown = archived if len(archived) + (1 if others else 0) <= room else archived[: max(room - 1, 0)]
         rows = [(Button(self._label(link.title, t), data=cb.encode(cb.Open(link.id or ""))),) for link in shown]
         rest = len(archived) - len(shown) + len(others)
@@ -322,7 +323,7 @@ class Renderer:
                 last_row.append(Button(t.web, url=url))
             tail.append(tuple(last_row))
             if has_related:
-                rows.extend(self._related_block(q, MAX_ROWS - len(rows) - len(tail), t))
+                rows.extend(self._related_block(q, archived, others, MAX_ROWS - len(rows) - len(tail), t))
         rows.extend(tail)
         assert len(rows) <= MAX_ROWS, f"{len(rows)} keyboard rows"
         return Reply(text, tuple(rows))
@@ -339,8 +340,8 @@ class Renderer:
             rest = [(None, link) for link in archived] + others
         title = f"<b>{escape(self._title(q.title, t))}</b>\n<i>{escape(t.related)}</i>"
         lines = []
-        for n, (_, link) in enumerate(rest, 1):
-            mark = "" if link.id else "🔍 "
+        for n, (index, link) in enumerate(rest, 1):
+            mark = "" if index is None else "🔍 "
             lines.append(f"{n}. {mark}{escape(truncate_width(_one_line(link.title), 120) or t.untitled)}")
         parts = [title, "\n".join(lines)] if lines else [title]
         if others:
