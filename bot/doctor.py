@@ -55,6 +55,10 @@ def _check_store(cfg: Config) -> tuple[Check, Store | None]:
         if will_ingest:
             return Check("store", True, f"{path} not created yet: `run` ingests archive.paths at start"), None
         return Check("store", False, f"{path} does not exist: run `archive-bot ingest`"), None
+    owner = os.stat(path).st_uid
+    if os.geteuid() == 0 and owner != 0:  # checked before opening: root would leave root-owned -wal/-shm files
+        return Check("store", False, f"{path} belongs to uid {owner} but this runs as root: run archive-bot as "
+                                     "the service's user (runuser -u archive-bot -- …)"), None
     try:
         store = Store.open(path, create=False)
     except StoreError as exc:

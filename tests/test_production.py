@@ -312,6 +312,17 @@ def test_doctor_on_an_invalid_config_stops_at_the_config_line(tmp_path):
     assert len(result.stdout.splitlines()) == 2
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can be the wrong user here")
+def test_doctor_as_root_on_the_service_users_store_says_to_run_as_that_user_and_does_not_open_it(tmp_path):
+    config = write_config(tmp_path)
+    assert main(["ingest", "--no-index", "--quiet", "--config", str(config)]) == 0
+    os.chown(tmp_path / "archive.db", 65534, 65534)
+    result = doctor("--config", str(config))
+    assert result.returncode == 1
+    assert f"FAIL  store     {tmp_path / 'archive.db'} belongs to uid 65534 but this runs as root" in result.stdout
+    assert not (tmp_path / "archive.db-wal").exists() and not (tmp_path / "archive.db-shm").exists()
+
+
 @pytest.mark.parametrize(("token", "ok"), [
     (TOKEN, True), ("123456:REPLACE_ME", False), ("", False), (TOKEN + " ", False), ('"' + TOKEN + '"', False),
     (TOKEN[:20], False), ("bot" + TOKEN, False),
