@@ -1,6 +1,6 @@
 """``archive-bot`` command line: a thin shell over the library.
 
-ingest | export | show | ask | run | check-config | stats | learned
+ingest | export | show | ask | run | check-config | doctor | stats | learned | backup
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from typing import TextIO
 from bot.answerer import Answerer, open_matcher
 from bot.archive.jsonl import to_json
 from bot.config import Config, ConfigError, load_config, parse_config
+from bot.doctor import run_checks
 from bot.models import Band
 from bot.runtime import ensure_archive, run
 from bot.search.analysis import Normalizer
+from bot.storage.backup import backup_file
 from bot.storage.ingest import ingest
 from bot.storage.state import Rewording, StateStore
 from bot.storage.store import Store, StoreError
@@ -186,6 +188,30 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    path = _config_path(args.config)
+    if path is None:
+        raise CliError("no config file: give --config FILE (or set ARCHIVE_BOT_CONFIG)")
+    failed = 0
+    for check in run_checks(path, online=args.online):
+        print(check.line(), flush=True)
+        failed += not check.ok
+    print(f"{failed} check(s) failed" if failed else "all checks passed")
+    return EXIT_FAILURE if failed else 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    os.makedirs(args.dest, exist_ok=True)
+    sources = [cfg.archive.db] + ([cfg.archive.state_path] if os.path.exists(cfg.archive.state_path) else [])
+    for source in sources:
+        dest = os.path.join(args.dest, os.path.basename(source))
+        started = time.perf_counter()
+        size = backup_file(source, dest)
+        print(f"{source} -> {dest} ({size / 1e6:.1f} MB, {time.perf_counter() - started:.1f}s)")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     cfg = _load(args)
     with _archive(cfg) as store:
@@ -289,6 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("check-config", "Validate a config file and report every problem with its key.", cmd_check_config)
     p.add_argument("file", help="YAML config file")
     p.add_argument("--no-token", action="store_true", help="do not require a real bot token")
+
+    p = add("doctor", "Check the config, token, store, index and state file (and, with --online, the token with "
+                      "Telegram), one line per check; exit 1 if any fails.", cmd_doctor)
+    p.add_argument("--online", action="store_true", help="also call getMe through telegram.base_url")
+
+    p = add("backup", "Copy the store and the state file consistently while the bot runs.", cmd_backup)
+    p.add_argument("dest", metavar="DIR", help="folder for the copies (created if missing; same file names)")
 
     p = add("stats", "List the most frequent questions that got no direct answer.", cmd_stats)
     p.add_argument("--limit", type=int, default=20, help="rows to show (default 20)")

@@ -76,6 +76,10 @@ class Strings:
     topic_title: str
     topic_range: str
     topic_more: str
+    more_related: str
+    related_hint: str
+    topic_not_archived: str
+    topic_nothing_near: str
 
 
 _ZH_HANS = Strings(
@@ -153,6 +157,10 @@ _ZH_HANS = Strings(
     topic_title="存档里有 {n} 个关于「{topic}」的问题",
     topic_range="第 {range} 个",
     topic_more="更多 ▶",
+    more_related="更多相关话题（{k}）",
+    related_hint="带 🔍 的话题不在存档里：点一下，看看存档里最接近的问题。",
+    topic_not_archived="存档里没有「{topic}」这个话题。",
+    topic_nothing_near="存档里也没有与它相近的问题。",
 )
 
 _ZH_HANT = Strings(
@@ -230,6 +238,10 @@ _ZH_HANT = Strings(
     topic_title="存檔裡有 {n} 個關於「{topic}」的問題",
     topic_range="第 {range} 個",
     topic_more="更多 ▶",
+    more_related="更多相關話題（{k}）",
+    related_hint="帶 🔍 的話題不在存檔裡：點一下，看看存檔裡最接近的問題。",
+    topic_not_archived="存檔裡沒有「{topic}」這個話題。",
+    topic_nothing_near="存檔裡也沒有與它相近的問題。",
 )
 
 _EN = Strings(
@@ -309,6 +321,10 @@ _EN = Strings(
     topic_title="The archive has {n} questions about \u201c{topic}\u201d",
     topic_range="#{range}",
     topic_more="More ▶",
+    more_related="More related topics ({k})",
+    related_hint="Topics marked 🔍 are not in the archive: tap one to see the closest archived questions.",
+    topic_not_archived="The topic \u201c{topic}\u201d is not in the archive.",
+    topic_nothing_near="Nothing close to it is archived either.",
 )
 
 _TABLE: dict[str, Strings] = {"zh-Hans": _ZH_HANS, "zh-Hant": _ZH_HANT, "en": _EN}

@@ -77,7 +77,8 @@ async def test_related_topic_button_opens_that_question(bot):
 
 async def test_related_title_outside_the_archive_runs_a_search(bot):
     [first] = await bot.ask(USER, RESNET)
-    [searched] = await bot.press(first, "FFT")
+    [more] = await bot.press(first, "更多相关话题")
+    [searched] = await bot.press(more, "FFT")
     assert searched.text  # a no-match or did-you-mean reply, not an error
     assert not searched.text.startswith(RESNET)
     assert_no_rejections(bot.api)

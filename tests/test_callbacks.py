@@ -17,6 +17,7 @@ actions = st.one_of(
     st.builds(cb.FullAnswer, ids, numbers),
     st.builds(cb.Related, ids, numbers, checks),
     st.builds(cb.Neighbour, ids, st.sampled_from(["prev", "next"]), checks),
+    st.builds(cb.MoreRelated, ids, numbers),
     st.just(cb.NoneOfThese()),
 )
 
@@ -30,6 +31,7 @@ actions = st.one_of(
         (cb.Related("k3x9q2mfa7c1", 7, "ab12"), "r:k3x9q2mfa7c1:7:ab12"),
         (cb.Neighbour("k3x9q2mfa7c1", "prev", "ab12"), "p:k3x9q2mfa7c1:ab12"),
         (cb.Neighbour("k3x9q2mfa7c1", "next", "ab12"), "n:k3x9q2mfa7c1:ab12"),
+        (cb.MoreRelated("k3x9q2mfa7c1", 4), "m:k3x9q2mfa7c1:4"),
         (cb.NoneOfThese(), "x"),
     ],
 )
@@ -107,6 +109,7 @@ def test_decode_rejects_forged_truncated_and_garbage_data(data: object) -> None:
         lambda: cb.FullAnswer("abc", cb.MAX_NUMBER + 1),
         lambda: cb.Related("abc", 0, "XYZ!"),
         lambda: cb.Neighbour("abc", "up", "ab12"),  # type: ignore[arg-type]
+        lambda: cb.MoreRelated("abc", -1),
     ],
 )
 def test_actions_reject_values_the_codec_cannot_carry(make) -> None:

@@ -41,7 +41,9 @@ def config(tmp_path) -> Path:
 def test_every_command_has_help_text():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert set(commands) == {"ingest", "export", "show", "ask", "run", "check-config", "stats", "learned"}
+    assert set(commands) == {
+        "ingest", "export", "show", "ask", "run", "check-config", "stats", "learned", "doctor", "backup",
+    }
     for name, sub in commands.items():
         assert sub.description, name
         assert cli(name, "--help").returncode == 0

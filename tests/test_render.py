@@ -96,6 +96,7 @@ def check_reply(reply: Reply) -> str:
     text = check_html(reply.text)
     assert text.strip()
     assert sum(len(row) for row in reply.buttons) <= 100
+    assert len(reply.buttons) <= 8
     for row in reply.buttons:
         assert 1 <= len(row) <= 8
         for b in row:
@@ -293,25 +294,101 @@ def test_answer_view_without_answers_says_so(r: Renderer) -> None:
     assert strings("zh-Hans").no_answers in reply.text
 
 
-def test_related_in_archive_opens_it_and_others_search_by_index(r: Renderer) -> None:
-    related = (Link("在存档里", "abc123"), Link("不在存档里"), Link("很长" * 40))
+def test_related_in_archive_are_buttons_and_the_others_wait_behind_one_more_button(r: Renderer) -> None:
+    related = (Link("不在存档里"), Link("在存档里", "abc123"), Link("很长" * 40))
     q = question(related=related)
     reply = r.question(q)
     check_reply(reply)
-    rows = [row for row in reply.buttons if len(row) == 1 and row[0].data and row[0].data[0] in "qr"]
-    actions = [cb.decode(row[0].data) for row in rows]  # type: ignore[arg-type]
-    assert actions[0] == cb.Open("abc123")
-    assert isinstance(actions[1], cb.Related) and actions[1].index == 1
-    assert cb.resolve(q, actions[1]) == Link("不在存档里")
-    assert isinstance(actions[2], cb.Related) and actions[2].index == 2
-    assert rows[2][0].text.endswith("…") and len(rows[2][0].text) < 30
+    actions = [cb.decode(b.data) for b in all_buttons(reply) if b.data]
+    assert actions[0] == cb.Open("abc123")  # archived first, although listed second
+    assert not any(isinstance(a, cb.Related) for a in actions)
+    more = next(b for b in all_buttons(reply) if b.data and b.data.startswith("m:"))
+    assert cb.decode(more.data) == cb.MoreRelated(QID, 1)  # type: ignore[arg-type]
+    assert more.text == strings("zh-Hans").more_related.format(k=2)
     assert strings("zh-Hans").related in reply.text
+
+
+def test_more_related_topics_lists_the_rest_as_search_buttons(r: Renderer) -> None:
+    related = (Link("不在存档里"), Link("在存档里", "abc123"), Link("很长" * 40))
+    q = question(related=related)
+    page = r.related_more(q, 1)
+    text = check_reply(page)
+    assert "1. 🔍 不在存档里" in text and ". 在存档里" not in text
+    assert strings("zh-Hans").related_hint in text
+    actions = [cb.decode(row[0].data) for row in page.buttons]  # type: ignore[arg-type]
+    assert [a.index for a in actions] == [0, 2]  # type: ignore[union-attr]
+    assert cb.resolve(q, actions[0]) == Link("不在存档里")  # type: ignore[arg-type]
+    assert page.buttons[1][0].text.startswith("🔍 2. ") and page.buttons[1][0].text.endswith("…")
 
 
 def test_related_list_is_capped_by_settings() -> None:
     q = question(related=tuple(Link(f"话题{i}") for i in range(30)))
-    reply = Renderer(RenderSettings(max_related=4)).question(q)
-    assert sum(1 for b in all_buttons(reply) if b.data and b.data.startswith("r:")) == 4
+    renderer = Renderer(RenderSettings(max_related=4))
+    assert [b.text for b in all_buttons(renderer.question(q)) if b.data and b.data.startswith("m:")] == [
+        "更多相关话题（4）"]
+    page = renderer.related_more(q, 0)
+    assert sum(1 for b in all_buttons(page) if b.data and b.data.startswith("r:")) == 4
+
+
+def test_many_related_topics_fit_eight_rows_two_a_row() -> None:
+    q = question(related=tuple(Link(f"话题{i}") for i in range(20)))
+    page = Renderer(RenderSettings(max_related=20)).related_more(q, 0)
+    check_reply(page)
+    assert len(page.buttons) == 8 and all(len(row) == 2 for row in page.buttons)
+    assert "20. 🔍 话题19" in visible_text(page.text)  # beyond the buttons, still listed
+
+
+def test_first_page_never_has_more_than_eight_keyboard_rows() -> None:
+    long = SENTENCE * 100
+    q = question(
+        answers=tuple(Answer(f"a{i}", long) for i in range(12)),
+        related=(*(Link(f"存档话题{i}", f"id{i}") for i in range(19)), Link("外面的话题")),
+        prev=Link("上一个", "pp1"), next=Link("下一个"),
+    )
+    renderer = Renderer(RenderSettings(answers_per_message=10, answer_chars=40, max_related=20,
+                                       url_template="https://example.org/q/{id}"))
+    reply = renderer.question(q)
+    check_reply(reply)
+    assert len(reply.buttons) == 8
+    opened = [b for b in all_buttons(reply) if b.data and b.data.startswith("q:id")]
+    more = next(b for b in all_buttons(reply) if b.data and b.data.startswith("m:"))
+    assert cb.decode(more.data) == cb.MoreRelated(QID, len(opened))  # type: ignore[arg-type]
+    assert more.text == f"更多相关话题（{20 - len(opened)}）"
+    rest = renderer.related_more(q, len(opened))
+    assert f"1. 存档话题{len(opened)}" in visible_text(rest.text)
+
+
+def test_later_answer_pages_carry_navigation_only(r: Renderer) -> None:
+    answers = tuple(Answer(f"author{i}", f"回答{i}。") for i in range(7))
+    q = question(answers=answers, related=(Link("在存档里", "abc123"), Link("不在")),
+                 prev=Link("上一个", "pp1"))
+    first = r.question(q)
+    assert any(b.data and b.data.startswith("m:") for b in all_buttons(first))
+    assert any(b.switch_inline or b.url for b in all_buttons(first))
+    later = r.question(q, offset=3)
+    actions = [cb.decode(b.data) for b in all_buttons(later)]  # type: ignore[arg-type]
+    assert actions == [cb.Open(QID, 6), cb.Open("pp1")]  # more answers, previous discussion: no related, no share
+    assert strings("zh-Hans").related not in later.text
+
+
+def test_a_reply_with_nine_keyboard_rows_is_refused() -> None:
+    rows = tuple((Button(f"b{i}", data=f"q:a{i}"),) for i in range(9))
+    with pytest.raises(ValueError, match="keyboard rows"):
+        Reply("text", rows)
+    Reply("text", rows[:8])
+
+
+def test_topic_not_in_archive_offers_the_nearest_and_the_way_back_without_typing_tips(r: Renderer) -> None:
+    reply = r.topic_not_archived("为什么很少人用FFT加速CNN?", [(Hit("abc", 40.0), "CNN 卷积是怎么算的?")],
+                                 back_to=QID)
+    text = check_reply(reply)
+    t = strings("zh-Hans")
+    assert t.topic_not_archived.format(topic="为什么很少人用FFT加速CNN?") in text
+    assert t.nearest in text and "CNN 卷积是怎么算的?" in text
+    assert t.tips not in text and "寒暄" not in text
+    assert [cb.decode(b.data) for b in all_buttons(reply)] == [cb.Open("abc"), cb.Open(QID)]  # type: ignore[arg-type]
+    nothing = r.topic_not_archived("FFT", [], back_to=QID, locale="en")
+    assert "Nothing close to it is archived either." in check_reply(nothing)
 
 
 def test_prev_and_next_share_one_row(r: Renderer) -> None:
@@ -500,6 +577,7 @@ _settings = st.builds(
 def test_any_question_renders_within_telegram_limits(q: Question, s: RenderSettings, offset: int) -> None:
     r = Renderer(s)
     check_reply(r.question(q, offset=offset))
+    check_reply(r.related_more(q, offset))
     for i in range(len(q.answers)):
         parts = r.answer_full(q, i)
         shown = squash(re.sub(r"[（(]\d+/\d+[）)]", "", "".join(check_reply(p) for p in parts)))
@@ -544,7 +622,8 @@ def _button_json(b: Button) -> dict:
 def test_every_rendered_reply_passes_the_fake_bot_apis_telegram_checks(q: Question, s: RenderSettings, query: str):
     r = Renderer(s)
     replies = [r.question(q), r.no_match(query or "?", [(Hit(q.id, 50.0), q.title)]),
-               r.did_you_mean([(Hit(q.id, 50.0), q.title or "?")])]
+               r.did_you_mean([(Hit(q.id, 50.0), q.title or "?")]), r.related_more(q, 0), r.related_more(q, 3),
+               r.topic_not_archived(query or "?", [(Hit(q.id, 50.0), q.title)], back_to=q.id)]
     replies += [part for i in range(len(q.answers)) for part in r.answer_full(q, i)]
     replies += [item.reply for item in r.inline_results([q])]
     for reply in replies:

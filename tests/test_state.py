@@ -1,6 +1,8 @@
 """The bot's state store: query log with hashed users, handled updates."""
 
-from bot.storage.state import StateStore
+import sqlite3
+
+from bot.storage.state import MIGRATIONS, ORIGIN_BUTTON, StateStore
 
 
 def test_query_log_hashes_users_and_reports_misses(tmp_path):
@@ -39,3 +41,24 @@ def test_inbox_keeps_received_updates_until_handled(tmp_path):
     assert state.enqueue([(1, '{"update_id": 1}')]) == set()  # handled: a redelivery is not new
     state.close()
     assert [u["update_id"] for u in StateStore.open(path).inbox()] == [2, 3]
+
+
+def test_bot_written_searches_are_logged_apart_from_typed_questions(tmp_path):
+    state = StateStore.open(str(tmp_path / "state.db"))
+    state.log_query(42, "人打的问题", "no_match", 12.0, None)
+    state.log_query(42, "按钮里的话题", "no_match", 9.0, None, origin=ORIGIN_BUTTON)
+    assert [m.query for m in state.misses(10)] == ["人打的问题"]
+    assert [m.query for m in state.misses(10, origin=ORIGIN_BUTTON)] == ["按钮里的话题"]
+
+
+def test_a_state_file_from_before_the_origin_column_keeps_its_log_as_typed(tmp_path):
+    path = str(tmp_path / "state.db")
+    old = sqlite3.connect(path, isolation_level=None)
+    for migrate in MIGRATIONS[:2]:  # the schema before query origins
+        migrate(old)
+    old.execute("PRAGMA user_version = 2")
+    old.execute("INSERT INTO query_log(ts, user_hash, query, band, score) VALUES (1, 'h', '旧的问题', 'no_match', 5)")
+    old.close()
+    state = StateStore.open(path)
+    assert [m.query for m in state.misses(10)] == ["旧的问题"]
+    assert state._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from bot.storage.sqlitedb import StoreError, open_db, run_script, transaction
 
-__all__ = ["MissRow", "Rewording", "StateStore", "StoreError"]
+__all__ = ["ORIGIN_BUTTON", "ORIGIN_TYPED", "MissRow", "Rewording", "StateStore", "StoreError"]
+
+
+ORIGIN_TYPED = "typed"
+"""A question a person typed (a message, a caption, /ask)."""
+ORIGIN_BUTTON = "button"
+"""A search the bot wrote itself: the title behind a 🔍 related-topic or discussion button."""
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -63,7 +69,14 @@ def _v3_learning(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = (_v1, _v2, _v3_learning)
+def _query_origin(db: sqlite3.Connection) -> None:
+    """Tell typed questions from the bot's own searches (a 🔍 related-topic or discussion button)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(query_log)")}
+    if "origin" not in columns:
+        db.execute(f"ALTER TABLE query_log ADD COLUMN origin TEXT NOT NULL DEFAULT '{ORIGIN_TYPED}'")
+
+
+MIGRATIONS = (_v1, _v2, _v3_learning, _query_origin)
 
 
 @dataclass(frozen=True)
@@ -127,20 +140,25 @@ class StateStore:
         """A stable pseudonym for a user: salted, so ids cannot be recovered by enumeration."""
         return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
 
-    def log_query(self, user_id: int | None, query: str, band: str, score: float, qid: str | None) -> None:
-        """Record one question asked (the user id is stored hashed, never in clear)."""
+    def log_query(self, user_id: int | None, query: str, band: str, score: float, qid: str | None,
+                  *, origin: str = ORIGIN_TYPED) -> None:
+        """Record one question asked (the user id is stored hashed, never in clear), committed at once:
+        any connection reading afterwards sees it. ``origin``: :data:`ORIGIN_TYPED` or :data:`ORIGIN_BUTTON`."""
         self._db.execute(
-            "INSERT INTO query_log(ts, user_hash, query, band, score, question_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (time.time(), self.user_hash(user_id), query[:500], band, float(score), qid),
+            "INSERT INTO query_log(ts, user_hash, query, band, score, question_id, origin)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), self.user_hash(user_id), query[:500], band, float(score), qid, origin),
         )
 
-    def misses(self, limit: int = 20, *, since: float = 0.0) -> list[MissRow]:
-        """The most frequent questions that got no direct answer: what the archive should add."""
+    def misses(self, limit: int = 20, *, since: float = 0.0, origin: str = ORIGIN_TYPED) -> list[MissRow]:
+        """The most frequent questions that got no direct answer: what the archive should add.
+
+        Only what people typed by default; the bot's own searches (``origin=ORIGIN_BUTTON``) apart."""
         rows = self._db.execute(
             "SELECT query, count(*) AS n, band, max(score) FROM query_log"
-            " WHERE band NOT IN ('answer', 'smalltalk', 'topic') AND ts >= ?"
+            " WHERE band NOT IN ('answer', 'smalltalk', 'topic') AND ts >= ? AND origin = ?"
             " GROUP BY query, band ORDER BY n DESC, query LIMIT ?",
-            (since, limit),
+            (since, origin, limit),
         )
         return [MissRow(q, n, band, round(score, 1)) for q, n, band, score in rows]
 

@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from bot.telegram.context import Services
 from bot.telegram.replies import locale_of, send_all, services
+from bot.telegram.updatelog import note
 
 log = logging.getLogger("bot.telegram.handlers")
 Context = ContextTypes.DEFAULT_TYPE
@@ -57,6 +58,7 @@ def guarded(handler: GuardedHandler) -> Callable[[Update, Context], Awaitable[No
         svc = services(context)
         if not allowed(update, svc):
             await refuse(update, context, svc)
+            note(context, handler.__name__.removeprefix("on_"), refused=True)
             return
         await handler(update, context, svc)
 

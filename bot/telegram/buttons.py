@@ -6,21 +6,21 @@ import logging
 import time
 
 from telegram import (
+    CallbackQuery,
     InlineQueryResultArticle,
     InputTextMessageContent,
     LinkPreviewOptions,
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import (
-    ContextTypes,
-)
+from telegram.ext import ContextTypes
 
 from bot.answerer import TOPIC_PAGE
+from bot.storage.state import ORIGIN_BUTTON
 from bot.telegram.access import allowed
 from bot.telegram.context import Services
-from bot.telegram.questions import answer_question
 from bot.telegram.replies import deliver, keyboard, locale_of, services
+from bot.telegram.updatelog import note
 from bot.ui import callback_data as cb
 
 log = logging.getLogger("bot.telegram.handlers")
@@ -35,36 +35,41 @@ async def on_callback(update: Update, context: Context) -> None:
     locale = locale_of(update, svc)
     if not allowed(update, svc):
         await query.answer()
+        note(context, "callback", refused=True)
         return
     action = cb.decode(query.data)
     stale = svc.renderer.stale(locale)
     if action is None:
         await query.answer(stale, show_alert=True)
-        log.info("update=%d kind=callback stale=forged", update.update_id)
+        note(context, "callback", stale="forged")
         return
+    name = type(action).__name__
     if isinstance(action, cb.NoneOfThese):
         await query.answer()
         if action.check:
             _learn(svc, update, action.check, None)
         await deliver(update, context, query, [svc.renderer.none_of_these(locale)])
+        note(context, "callback", action=name)
         return
     if isinstance(action, cb.Topic):
         page = svc.answerer.topic(action.word, action.offset, TOPIC_PAGE, total=action.total)
         if not page.hits:
             await query.answer(stale, show_alert=True)
+            note(context, "callback", action=name, stale="changed")
             return
         await query.answer()
         await deliver(update, context, query, [svc.renderer.topic(page, locale=locale)])
-        log.info("update=%d kind=callback action=Topic offset=%d", update.update_id, action.offset)
+        note(context, "callback", action=name, offset=action.offset)
         return
     question = svc.answerer.question(action.id)
     if question is None:
         await query.answer(stale, show_alert=True)
-        log.info("update=%d kind=callback stale=removed", update.update_id)
+        note(context, "callback", action=name, stale="removed")
         return
     if isinstance(action, cb.Open):
         if action.offset and action.offset >= len(question.answers):
             await query.answer(stale, show_alert=True)
+            note(context, "callback", action=name, stale="changed")
             return
         await query.answer()
         await deliver(update, context, query, [svc.renderer.question(question, locale=locale, offset=action.offset)])
@@ -75,24 +80,48 @@ async def on_callback(update: Update, context: Context) -> None:
     elif isinstance(action, cb.FullAnswer):
         if action.index >= len(question.answers):
             await query.answer(stale, show_alert=True)
+            note(context, "callback", action=name, stale="changed")
             return
         await query.answer()
         await deliver(update, context, query, svc.renderer.answer_full(question, action.index, locale=locale))
+    elif isinstance(action, cb.MoreRelated):
+        await query.answer()
+        await deliver(update, context, query, [svc.renderer.related_more(question, action.shown, locale=locale)])
     else:  # Related or Neighbour
         link = cb.resolve(question, action)
         if link is None:
             await query.answer(stale, show_alert=True)
+            note(context, "callback", action=name, stale="changed")
             return
         await query.answer()
         target = svc.answerer.question(link.id) if link.id else None
-        if target is not None:
-            await deliver(update, context, query, [svc.renderer.question(target, locale=locale)])
-        elif query.message is not None:
-            await answer_question(update, context, link.title, limited=False)
-        else:
-            outcome = svc.answerer.ask(link.title)
-            await deliver(update, context, query, [svc.renderer.outcome(outcome, link.title, locale=locale)])
-    log.info("update=%d kind=callback action=%s", update.update_id, type(action).__name__)
+        if target is None:
+            await search_topic(update, context, query, link.title, back_to=question.id)
+            return
+        await deliver(update, context, query, [svc.renderer.question(target, locale=locale)])
+    note(context, "callback", action=name)
+
+
+async def search_topic(update: Update, context: Context, query: CallbackQuery, topic: str, *,
+                       back_to: str) -> None:
+    """A 🔍 button: search a title the bot wrote (a related topic or discussion not in the archive).
+
+    Logged apart from typed questions (origin ``button``), so the statistics list what people asked;
+    when the archive has no answer the reply says the topic is not archived and offers the nearest."""
+    svc = services(context)
+    user = update.effective_user
+    started = time.perf_counter()
+    outcome = svc.answerer.ask(topic)
+    match_ms = (time.perf_counter() - started) * 1000
+    top = outcome.decision.top
+    try:
+        svc.state.log_query(user.id if user else None, topic, outcome.band.value, outcome.score,
+                            top.key if top else None, origin=ORIGIN_BUTTON)
+    except Exception as exc:  # statistics only; never fail a reply over it
+        log.warning("query log write failed: %s", exc)
+    note(context, "callback", action="search", band=outcome.band.value, score=outcome.score, match_ms=match_ms)
+    reply = svc.renderer.topic_outcome(outcome, topic, back_to=back_to, locale=locale_of(update, svc))
+    await deliver(update, context, query, [reply])
 
 
 def _learn(svc: Services, update: Update, check: str, question_id: str | None) -> None:
@@ -112,14 +141,17 @@ async def on_inline_query(update: Update, context: Context) -> None:
     inline = update.inline_query
     if not allowed(update, svc):
         await inline.answer([], cache_time=60, is_personal=True)
+        note(context, "inline", refused=True)
         return
     locale = locale_of(update, svc)
     text = inline.query[:MAX_INLINE_QUERY].strip()
     if not text:
         await inline.answer([], cache_time=60)
+        note(context, "inline", empty=True)
         return
     if not svc.limiter.allow(inline.from_user.id):
         await inline.answer([], cache_time=5, is_personal=True)
+        note(context, "inline", rate_limited=True)
         return
     started = time.perf_counter()
     items = svc.renderer.inline_results(svc.answerer.search(text, k=10), locale=locale)
@@ -136,6 +168,5 @@ async def on_inline_query(update: Update, context: Context) -> None:
         )
         for item in items
     ]
+    note(context, "inline", results=len(results), match_ms=(time.perf_counter() - started) * 1000)
     await inline.answer(results, cache_time=300)
-    log.info("update=%d kind=inline results=%d ms=%.1f", update.update_id, len(results),
-             (time.perf_counter() - started) * 1000)

@@ -29,6 +29,7 @@ from bot.telegram.buttons import on_callback, on_inline_query
 from bot.telegram.context import Services
 from bot.telegram.questions import answer_question, on_group_text, on_not_text, on_private_text
 from bot.telegram.replies import locale_of, send, send_all, services
+from bot.telegram.updatelog import note, register_update_log
 from bot.ui import callback_data as cb
 
 log = logging.getLogger("bot.telegram.handlers")
@@ -47,15 +48,18 @@ async def on_start(update: Update, context: Context, svc: Services) -> None:
         question = svc.answerer.question(qid) if qid else None
         if question is not None:
             await send_all(update, context, [svc.renderer.question(question, locale=locale)])
+            note(context, "start", deep_link="found")
             return
         await send_all(update, context, [svc.renderer.fixed("gone", locale)])
     await send_all(update, context, [svc.renderer.fixed("start", locale)])
+    note(context, "start", deep_link="gone" if payload else "none")
 
 
 @guarded
 async def on_help(update: Update, context: Context, svc: Services) -> None:
     reply = svc.renderer.fixed("help", locale_of(update, svc), example=svc.answerer.example())
     await send_all(update, context, [reply], quote=in_group(update))
+    note(context, "help")
 
 
 @guarded
@@ -65,6 +69,7 @@ async def on_ask(update: Update, context: Context, svc: Services) -> None:
     if not text.strip():
         reply = svc.renderer.fixed("ask_usage", locale_of(update, svc), example=svc.answerer.example())
         await send_all(update, context, [reply], quote=quote)
+        note(context, "ask", empty=True)
         return
     await answer_question(update, context, text, quote=quote)
 
@@ -76,36 +81,48 @@ async def on_random(update: Update, context: Context, svc: Services) -> None:
     question = svc.answerer.question(qid) if qid else None
     reply = svc.renderer.question(question, locale=locale) if question else svc.renderer.fixed("empty_archive", locale)
     await send_all(update, context, [reply])
+    note(context, "random", found=question is not None)
 
 
 async def on_stats(update: Update, context: Context) -> None:
     """Admins: the most frequent questions without a direct answer. Others: the normal help."""
     svc = services(context)
     if not is_admin(update, svc):
-        await on_help(update, context)
+        await _help_instead(update, context, "stats")
         return
     rows = [(r.query, r.count, r.band) for r in svc.state.misses(20)]
     await send_all(update, context, [svc.renderer.stats(rows, locale_of(update, svc))])
+    note(context, "stats", admin=True, rows=len(rows))
 
 
 async def on_reload(update: Update, context: Context) -> None:
     """Admins: reload the archive and index now. Others: the normal help."""
     svc = services(context)
     if not is_admin(update, svc):
-        await on_help(update, context)
+        await _help_instead(update, context, "reload")
         return
     locale = locale_of(update, svc)
+    ok = True
     try:
         await svc.reload(force=True)
         reply = svc.renderer.reloaded(len(svc.answerer.matcher), locale)
     except Exception as exc:
         log.error("reload failed, still serving the previous archive: %s", exc)
         reply = svc.renderer.fixed("error", locale)
+        ok = False
     await send_all(update, context, [reply])
+    note(context, "reload", admin=True, ok=ok, questions=len(svc.answerer.matcher))
+
+
+async def _help_instead(update: Update, context: Context, kind: str) -> None:
+    """An admin command from someone else: the normal help, as if the command did not exist."""
+    await on_help(update, context)
+    note(context, kind, admin=False)
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
     await on_help(update, context)
+    note(context, "unknown_command")
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -163,3 +180,4 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_callback))
     app.add_handler(InlineQueryHandler(on_inline_query))
     app.add_error_handler(on_error)
+    register_update_log(app)

@@ -19,6 +19,7 @@ from bot.models import Band, Outcome
 from bot.telegram.access import guarded
 from bot.telegram.context import Services
 from bot.telegram.replies import locale_of, send_all, services
+from bot.telegram.updatelog import note
 from bot.ui import callback_data as cb
 
 log = logging.getLogger("bot.telegram.handlers")
@@ -27,16 +28,21 @@ Context = ContextTypes.DEFAULT_TYPE
 
 async def answer_question(update: Update, context: Context, text: str, *, quote: bool = False,
                           limited: bool = True) -> None:
-    """Match ``text`` and send the answer, the "did you mean" list or the no-match reply."""
+    """Match ``text`` and send the answer, the "did you mean" list or the no-match reply.
+
+    The query is logged *before* the reply is sent: whoever sees the reply (an admin's /stats in
+    another chat, ``archive-bot stats``) finds the question already in the log.
+    """
     svc = services(context)
     locale = locale_of(update, svc)
     user = update.effective_user
     if not text.strip():
         await send_all(update, context, [svc.renderer.fixed("not_text", locale)], quote=quote)
+        note(context, "question", empty=True)
         return
     if limited and user is not None and not svc.limiter.allow(user.id):
         await send_all(update, context, [svc.renderer.fixed("rate_limited", locale)], quote=quote)
-        log.info("update=%d kind=question rate_limited", update.update_id)
+        note(context, "question", rate_limited=True)
         return
     started = time.perf_counter()
     outcome = svc.answerer.ask(text)
@@ -44,15 +50,14 @@ async def answer_question(update: Update, context: Context, text: str, *, quote:
     check = _remember_candidates(svc, text, outcome)
     example = svc.answerer.example() if outcome.band is Band.SMALLTALK else None
     reply = svc.renderer.outcome(outcome, text, locale=locale, check=check, example=example)
-    await send_all(update, context, [reply], quote=quote)
     top = outcome.decision.top
     try:
         svc.state.log_query(user.id if user else None, text, outcome.band.value, outcome.score,
                             top.key if top else None)
     except Exception as exc:  # the log is for the owner's statistics; never fail a reply over it
         log.warning("query log write failed: %s", exc)
-    log.info("update=%d kind=question band=%s score=%.1f match_ms=%.1f total_ms=%.1f", update.update_id,
-             outcome.band.value, outcome.score, match_ms, (time.perf_counter() - started) * 1000)
+    note(context, "question", band=outcome.band.value, score=outcome.score, match_ms=match_ms)
+    await send_all(update, context, [reply], quote=quote)
 
 
 def _remember_candidates(svc: Services, text: str, outcome: Outcome) -> str | None:
@@ -98,10 +103,12 @@ def _mentions_bot(message: Message, bot: Bot) -> tuple[bool, str]:
 async def on_group_text(update: Update, context: Context, svc: Services) -> None:
     addressed, text = _mentions_bot(update.effective_message, context.bot)
     if not addressed:
+        note(context, "group_text", addressed=False)
         return
     if not text:
         reply = svc.renderer.fixed("help", locale_of(update, svc), example=svc.answerer.example())
         await send_all(update, context, [reply], quote=True)
+        note(context, "group_text", addressed=True, empty=True)
         return
     await answer_question(update, context, text, quote=True)
 
@@ -115,3 +122,4 @@ async def on_not_text(update: Update, context: Context, svc: Services) -> None:
         await answer_question(update, context, caption)
         return
     await send_all(update, context, [svc.renderer.fixed("not_text", locale_of(update, svc))])
+    note(context, "not_text")

@@ -12,6 +12,8 @@ letter, and old letters keep decoding):
                        search its title; ``chk`` = ``title_check(title)`` detects a changed list
 ``p:<id>:<chk>``       previous discussion of ``id``, not in the archive: search its title
 ``n:<id>:<chk>``       next discussion of ``id``, not in the archive: search its title
+``m:<id>:<shown>``     the related topics of ``id`` not on its first page (whose first ``shown``
+                       archived related questions were buttons there)
 ``x``                  "none of these"
 ``c:<id>:<qchk>``      a "did you mean" candidate chosen: open ``id`` and record the choice for the
                        query whose ``query_check`` is ``qchk``
@@ -58,6 +60,7 @@ _PATTERNS = {
     "c": re.compile(rf"c:({_ID}):({_QCHK})", re.ASCII),
     "x": re.compile(rf"x:({_QCHK})", re.ASCII),
     "t": re.compile(rf"t:({_NUM}):({_TOTAL}):([A-Za-z0-9_-]+)", re.ASCII),
+    "m": re.compile(rf"m:({_ID}):({_NUM})", re.ASCII),
 }
 _START_RE = re.compile(rf"q_({_ID})", re.ASCII)
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -164,6 +167,18 @@ class Neighbour:
 
 
 @dataclass(frozen=True)
+class MoreRelated:
+    """Show the related topics of question ``id`` beyond its first ``shown`` archived ones."""
+
+    id: str
+    shown: int = 0
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+        _check_number(self.shown, "shown")
+
+
+@dataclass(frozen=True)
 class NoneOfThese:
     """The user rejected every "did you mean" candidate (of the query with ``check``, when given)."""
 
@@ -210,7 +225,7 @@ def topic_fits(word: str) -> bool:
         return False
 
 
-Action = Open | FullAnswer | Related | Neighbour | NoneOfThese | Choose | Topic
+Action = Open | FullAnswer | Related | Neighbour | MoreRelated | NoneOfThese | Choose | Topic
 
 
 def encode(action: Action) -> str:
@@ -223,6 +238,8 @@ def encode(action: Action) -> str:
         data = f"r:{action.id}:{action.index}:{action.check}"
     elif isinstance(action, Neighbour):
         data = f"{action.direction[0]}:{action.id}:{action.check}"
+    elif isinstance(action, MoreRelated):
+        data = f"m:{action.id}:{action.shown}"
     elif isinstance(action, NoneOfThese):
         data = "x" if action.check is None else f"x:{action.check}"
     elif isinstance(action, Choose):
@@ -258,6 +275,8 @@ def decode(data: object) -> Action | None:
         return NoneOfThese(m.group(1))
     if kind == "t":
         return _decode_topic(data, m)
+    if kind == "m":
+        return MoreRelated(m.group(1), int(m.group(2)))
     return Neighbour(m.group(1), "prev" if kind == "p" else "next", m.group(2))
 
 

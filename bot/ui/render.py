@@ -4,9 +4,9 @@ Nothing here imports ``telegram``; the handlers turn ``Reply``/``Button``/``Inli
 objects (``parse_mode=HTML``, ``InlineKeyboardButton(text, callback_data=..., url=...,
 switch_inline_query=...)``). Guarantees of every ``Reply``: text non-empty, at most 4096 UTF-16
 units even as HTML source, every archive/user string escaped, only the tags b, i, a, code and
-balanced; at most 8 buttons a row and 100 in all; every button has non-empty text and exactly one
-action; callback data comes from ``bot.ui.callback_data`` (≤ 64 bytes). ``Reply`` and ``Button`` check
-these on construction.
+balanced; at most 8 keyboard rows, 8 buttons a row and 100 in all; every button has non-empty text
+and exactly one action; callback data comes from ``bot.ui.callback_data`` (≤ 64 bytes). ``Reply``
+and ``Button`` check these on construction.
 
 ``/random`` reuses ``Renderer.question``; a plain-text fallback is ``htmltext.visible_text(text)``.
 
@@ -41,6 +41,8 @@ from bot.ui.htmltext import (
 )
 
 MAX_ROW = 8
+MAX_ROWS = 8
+"""Keyboard rows in one message: more is clutter (Telegram allows more)."""
 MAX_BUTTONS = 100
 ALERT_LIMIT = 200
 LABEL_WIDTH = 40
@@ -95,6 +97,8 @@ class Reply:
             raise ValueError(f"reply text too long: {utf16_len(self.text)} UTF-16 units")
         if any(not row or len(row) > MAX_ROW for row in self.buttons):
             raise ValueError("a button row is empty or has more than 8 buttons")
+        if len(self.buttons) > MAX_ROWS:
+            raise ValueError(f"{len(self.buttons)} keyboard rows; at most {MAX_ROWS} in one message")
         if sum(len(row) for row in self.buttons) > MAX_BUTTONS:
             raise ValueError("more than 100 buttons")
 
@@ -222,18 +226,6 @@ class Renderer:
     def _label(title: str, t: Strings, prefix: str = "", width: int = LABEL_WIDTH) -> str:
         return prefix + (truncate_width(title, width - len(prefix) * 2) or t.untitled)
 
-    def _link_button(
-        self, q: Question, link: Link, index: int, t: Strings, cv: Callable[[str], str] | None = None
-    ) -> Button | None:
-        """A related link: open it when in the archive, else search its title (None if it has none)."""
-        cv = cv or _same
-        if link.id is not None and cb.is_valid_id(link.id):
-            return Button(self._label(cv(link.title), t), data=cb.encode(cb.Open(link.id)))
-        if not link.title.strip():
-            return None
-        action = cb.Related(q.id, index, cb.title_check(link.title))
-        return Button(self._label(cv(link.title), t, "🔍 "), data=cb.encode(action))
-
     def _neighbour_button(self, q: Question, direction: str, t: Strings) -> Button | None:
         link = q.prev if direction == "prev" else q.next
         label = t.prev if direction == "prev" else t.next
@@ -294,15 +286,43 @@ class Renderer:
 
     # -- answer views ----------------------------------------------------------------------------
 
+    def _related_links(self, q: Question) -> tuple[list[Link], list[tuple[int, Link]]]:
+        """The first ``max_related`` related links: those in the archive, and the others (with their index)."""
+        archived: list[Link] = []
+        others: list[tuple[int, Link]] = []
+        for i, link in enumerate(q.related[: self.settings.max_related]):
+            if link.id is not None and cb.is_valid_id(link.id):
+                archived.append(link)
+            elif link.title.strip():
+                others.append((i, link))
+        return archived, others
+
+    def _related_block(
+        self, q: Question, archived: list[Link], others: list[tuple[int, Link]], room: int, t: Strings,
+        cv: Callable[[str], str],
+    ) -> list[tuple[Button, ...]]:
+        """The first page's related rows, at most ``room``: archived questions first, one a row; the
+        rest (not in the archive, or no room) behind one "more related topics" button."""
+        shown = archived if len(archived) + (1 if others else 0) <= room else archived[: max(room - 1, 0)]
+        rows = [(Button(self._label(cv(link.title), t), data=cb.encode(cb.Open(link.id or ""))),) for link in shown]
+        rest = len(archived) - len(shown) + len(others)
+        if rest:
+            more = cb.MoreRelated(q.id, len(shown))
+            rows.append((Button(t.more_related.format(k=rest), data=cb.encode(more)),))
+        return rows
+
     def question(self, q: Question, *, locale: str | None = None, offset: int = 0) -> Reply:
         """The answer view: bold title, up to ``answers_per_message`` answers from ``offset`` (0-based),
-        each trimmed at a sentence end to about ``answer_chars``; buttons for whole answers, more
-        answers, related topics, previous/next discussion, share and the web page. Also /random."""
+        each trimmed at a sentence end to about ``answer_chars``; buttons for whole answers and more
+        answers. The first page (``offset`` 0) also carries the related topics (archived ones first,
+        the rest behind "more related topics"), previous/next discussion, share and the web page;
+        later pages carry navigation only. At most :data:`MAX_ROWS` keyboard rows. Also /random."""
         t = self._t(locale)
         cv = self._cv(locale)
         s = self.settings
         total = len(q.answers)
         offset = max(0, min(offset, total - 1)) if total else 0
+        first_page = offset == 0
         shown = q.answers[offset : offset + s.answers_per_message]
 
         title = f"<b>{escape(self._title(cv(q.title), t))}</b>"
@@ -316,10 +336,9 @@ class Renderer:
 
         head = heading(len(shown))
 
-        related_buttons = [
-            b for i, link in enumerate(q.related[: s.max_related]) if (b := self._link_button(q, link, i, t, cv))
-        ]
-        footer = f"\n\n<i>{escape(t.related)} ↓</i>" if related_buttons else ""
+        archived, others = self._related_links(q)
+        has_related = first_page and bool(archived or others)
+        footer = f"\n\n<i>{escape(t.related)} ↓</i>" if has_related else ""
 
         blocks: list[str] = []
         full_buttons: list[Button] = []
@@ -352,16 +371,53 @@ class Renderer:
         if remaining > 0:
             more = cb.Open(q.id, offset + len(shown))
             rows.append((Button(t.more_answers.format(k=remaining), data=cb.encode(more)),))
-        rows.extend((b,) for b in related_buttons)
         neighbours = [b for d in ("prev", "next") if (b := self._neighbour_button(q, d, t))]
-        if neighbours:
-            rows.append(tuple(neighbours))
-        last_row = [self.share_button(q, locale=locale)]
-        url = self.web_url(q)
-        if url:
-            last_row.append(Button(t.web, url=url))
-        rows.append(tuple(last_row))
+        tail: list[tuple[Button, ...]] = [tuple(neighbours)] if neighbours else []
+        if first_page:
+            last_row = [self.share_button(q, locale=locale)]
+            url = self.web_url(q)
+            if url:
+                last_row.append(Button(t.web, url=url))
+            tail.append(tuple(last_row))
+            if has_related:
+                rows.extend(self._related_block(q, archived, others, MAX_ROWS - len(rows) - len(tail), t, cv))
+        rows.extend(tail)
+        assert len(rows) <= MAX_ROWS, f"{len(rows)} keyboard rows"
         return Reply(text, tuple(rows))
+
+    def related_more(self, q: Question, shown: int = 0, *, locale: str | None = None) -> Reply:
+        """The related topics behind "more related topics": those not on the first page (its first
+        ``shown`` archived ones were), listed in full and as buttons — archived ones open, 🔍 ones
+        search. Buttons one a row, two a row past :data:`MAX_ROWS`, at most ``2 * MAX_ROWS``."""
+        t = self._t(locale)
+        cv = self._cv(locale)
+        archived, others = self._related_links(q)
+        rest: list[tuple[int | None, Link]] = [(None, link) for link in archived[shown:]]
+        rest += others
+        if not rest:  # the list changed since: show all of it
+            rest = [(None, link) for link in archived] + others
+        title = f"<b>{escape(self._title(cv(q.title), t))}</b>\n<i>{escape(t.related)}</i>"
+        lines = []
+        for n, (index, link) in enumerate(rest, 1):
+            mark = "" if index is None else "🔍 "
+            lines.append(f"{n}. {mark}{escape(truncate_width(_one_line(cv(link.title)), 120) or t.untitled)}")
+        parts = [title, "\n".join(lines)] if lines else [title]
+        if others:
+            parts.append(f"<i>{escape(t.related_hint)}</i>")
+        text = "\n\n".join(parts)
+        if utf16_len(text) > MESSAGE_LIMIT:  # 20 titles of 120 columns cannot get here; keep the guarantee
+            text = split_html(text, MESSAGE_LIMIT)[0]
+        per_row = 1 if len(rest) <= MAX_ROWS else 2
+        width = LABEL_WIDTH if per_row == 1 else HALF_LABEL_WIDTH
+        buttons: list[Button] = []
+        for n, (index, link) in enumerate(rest[: MAX_ROWS * per_row], 1):
+            if index is None:
+                label, action = self._label(cv(link.title), t, f"{n}. ", width), cb.Open(link.id or "")
+            else:
+                label = self._label(cv(link.title), t, f"🔍 {n}. ", width)
+                action = cb.Related(q.id, index, cb.title_check(link.title))
+            buttons.append(Button(label, data=cb.encode(action)))
+        return Reply(text, tuple(_rows(buttons, per_row)))
 
     def answer_full(self, q: Question, index: int, *, locale: str | None = None) -> list[Reply]:
         """The whole answer ``q.answers[index]`` (0-based), split into as many messages as needed.
@@ -420,6 +476,23 @@ class Renderer:
         if lines:
             parts.append("\n".join([escape(t.nearest), *lines]))
         parts.append(escape(t.tips))
+        return Reply("\n\n".join(parts), tuple(rows))
+
+    def topic_not_archived(
+        self, topic: str, candidates: Sequence[tuple[Hit, str]] = (), *, back_to: str | None = None,
+        locale: str | None = None,
+    ) -> Reply:
+        """A search the bot wrote (a 🔍 related topic) found no answer: the topic is not in the archive;
+        the nearest archived questions as buttons, and the way back to question ``back_to``. No typing tips:
+        the person did not type it."""
+        t = self._t(locale)
+        cv = self._cv(locale)
+        shown_topic = truncate_width(_one_line(cv(topic)), 120) or "…"
+        parts = [f"<b>{escape(t.topic_not_archived.format(topic=shown_topic))}</b>"]
+        lines, rows = self._candidates(candidates, t, cv)
+        parts.append("\n".join([escape(t.nearest), *lines]) if lines else escape(t.topic_nothing_near))
+        if back_to is not None and cb.is_valid_id(back_to):
+            rows.append((Button(t.back_to_question, data=cb.encode(cb.Open(back_to))),))
         return Reply("\n\n".join(parts), tuple(rows))
 
     def none_of_these(self, locale: str | None = None) -> Reply:
@@ -502,6 +575,14 @@ class Renderer:
         if outcome.band is Band.DID_YOU_MEAN and outcome.candidates:
             return self.did_you_mean(outcome.candidates, locale=locale, check=check)
         return self.no_match(query, outcome.candidates, locale=locale, check=check)
+
+    def topic_outcome(self, outcome: Outcome, topic: str, *, back_to: str | None = None,
+                      locale: str | None = None) -> Reply:
+        """The reply for a search the bot wrote (a 🔍 button): the answer view when the archive answers
+        it, else :meth:`topic_not_archived` with the candidates as the nearest archived questions."""
+        if outcome.band is Band.ANSWER and outcome.question is not None:
+            return self.question(outcome.question, locale=locale)
+        return self.topic_not_archived(topic, outcome.candidates, back_to=back_to, locale=locale)
 
     def stale(self, locale: str | None = None) -> str:
         """Plain alert text (≤ 200 chars) for ``answerCallbackQuery`` on a button whose target changed."""
