@@ -108,6 +108,7 @@ class WebhookConfig(Section):
     url_path: str = "telegram"
     public_url: str = ""
     secret_token: str = Field("", repr=False)
+    read_timeout: float = Field(10.0, gt=0, le=120, description="seconds a client may take to send headers or body")
 
 
 class TelegramConfig(Section):
@@ -227,9 +228,11 @@ class AccessConfig(Section):
 
 
 class RateLimitConfig(Section):
-    """Per-user question budget."""
+    """Per-user budgets: one for everything that runs a match (questions, /ask, buttons that search or
+    page), a separate, larger one for inline-mode keystrokes."""
 
     per_minute: int = Field(20, gt=0)
+    inline_per_minute: int = Field(120, gt=0, le=100_000)
 
 
 class LoggingConfig(Section):

@@ -44,6 +44,11 @@ async def on_callback(update: Update, context: Context) -> None:
         await query.answer()
         await deliver(update, context, query, [svc.renderer.none_of_these(locale)])
         return
+    user = update.effective_user
+    if user is not None and not svc.limiter.allow(user.id):  # the same budget as typed questions
+        await query.answer(svc.renderer.alert("rate_limited", locale), show_alert=True)
+        log.info("update=%d kind=callback rate_limited", update.update_id)
+        return
     question = svc.answerer.question(action.id)
     if question is None:
         await query.answer(stale, show_alert=True)
@@ -85,12 +90,14 @@ async def on_inline_query(update: Update, context: Context) -> None:
     if not allowed(update, svc):
         await inline.answer([], cache_time=60, is_personal=True)
         return
+    # With an allow-list, results must not be cached for (and shown to) users who are not on it.
+    personal = bool(svc.config.access.allowed_users or svc.config.access.allowed_chats)
     locale = locale_of(update, svc)
     text = inline.query[:MAX_INLINE_QUERY].strip()
     if not text:
-        await inline.answer([], cache_time=60)
+        await inline.answer([], cache_time=60, is_personal=personal)
         return
-    if not svc.limiter.allow(inline.from_user.id):
+    if not svc.inline_limiter.allow(inline.from_user.id):
         await inline.answer([], cache_time=5, is_personal=True)
         return
     started = time.perf_counter()
@@ -108,6 +115,6 @@ async def on_inline_query(update: Update, context: Context) -> None:
         )
         for item in items
     ]
-    await inline.answer(results, cache_time=300)
+    await inline.answer(results, cache_time=300, is_personal=personal)
     log.info("update=%d kind=inline results=%d ms=%.1f", update.update_id, len(results),
              (time.perf_counter() - started) * 1000)

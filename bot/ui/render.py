@@ -391,6 +391,12 @@ class Renderer:
         """Plain alert text (≤ 200 chars) for ``answerCallbackQuery`` on a button whose target changed."""
         return self._t(locale).stale[:ALERT_LIMIT]
 
+    def alert(self, key: str, locale: str | None = None) -> str:
+        """Plain alert text (≤ 200 chars) of a fixed string, e.g. ``rate_limited`` for a button press."""
+        if key not in self.FIXED:
+            raise KeyError(key)
+        return getattr(self._t(locale), key)[:ALERT_LIMIT]
+
     # -- admin and inline -----------------------------------------------------------------------
 
     def stats(self, rows: Iterable[tuple[str, int, Band | str]], locale: str | None = None) -> Reply:
