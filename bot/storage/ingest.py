@@ -31,6 +31,8 @@ class IngestReport:
     removed_files: int = 0
     questions_removed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Paths given to ingest that do not exist (also listed in ``skipped``)."""
     total_questions: int = 0
     total_answers: int = 0
 
@@ -100,6 +102,7 @@ def ingest(
         for root in roots:
             if not os.path.exists(root):
                 report.skipped.append((root, "no such file or folder"))
+                report.missing.append(root)
         for path in iter_files(r for r in roots if os.path.exists(r)):
             if prune:
                 seen.add(path)
