@@ -56,6 +56,10 @@ def from_json(line: str) -> Question:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(record, dict):
         raise ValueError("a line must be a JSON object")
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"holds a lone surrogate ({exc.object[exc.start]!r}), which is not text") from None
     title = record.get("title")
     if not isinstance(title, str) or not title.strip():
         raise ValueError("'title' is missing or empty")

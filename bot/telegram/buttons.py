@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -54,6 +55,8 @@ async def on_callback(update: Update, context: Context) -> None:
         await query.answer(stale, show_alert=True)
         log.info("update=%d kind=callback stale=removed", update.update_id)
         return
+    if isinstance(action, cb.Related | cb.Neighbour) and question.id != action.id:
+        action = dataclasses.replace(action, id=question.id)  # a button sent under the question's old id
     if isinstance(action, cb.Open):
         if action.offset and action.offset >= len(question.answers):
             await query.answer(stale, show_alert=True)
