@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -25,6 +26,8 @@ from bot.ui import callback_data as cb
 log = logging.getLogger("bot.telegram.handlers")
 Context = ContextTypes.DEFAULT_TYPE
 MAX_INLINE_QUERY = 256
+MAX_PARTS_PER_PRESS = 10
+"""Messages one press of 全文 (or "continue reading") sends at most; the rest waits for the next press."""
 
 
 async def on_callback(update: Update, context: Context) -> None:
@@ -62,13 +65,17 @@ async def on_callback(update: Update, context: Context) -> None:
             await query.answer(stale, show_alert=True)
             return
         await query.answer()
-        await deliver(update, context, query, [svc.renderer.question(question, locale=locale, offset=action.offset)])
+        reply = await asyncio.to_thread(svc.renderer.question, question, locale=locale, offset=action.offset)
+        await deliver(update, context, query, [reply])
     elif isinstance(action, cb.FullAnswer):
-        if action.index >= len(question.answers):
+        try:  # rendered off the event loop: a huge answer must not hold up other users
+            replies = await asyncio.to_thread(svc.renderer.answer_full, question, action.index, locale=locale,
+                                              part=action.part, max_parts=MAX_PARTS_PER_PRESS)
+        except IndexError:
             await query.answer(stale, show_alert=True)
             return
         await query.answer()
-        await deliver(update, context, query, svc.renderer.answer_full(question, action.index, locale=locale))
+        await deliver(update, context, query, replies)
     else:  # Related or Neighbour
         link = cb.resolve(question, action)
         if link is None:
