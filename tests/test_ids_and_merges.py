@@ -16,7 +16,11 @@ from bot.storage.ingest import ingest
 from bot.storage.sqlitedb import open_db
 from bot.storage.store import MIGRATIONS, Store
 from bot.ui import callback_data as cb
+from tests.harness import running_bot
 from tests.pages import make_page, write
+from tests.test_bot import sample_matcher  # noqa: F401 - a shared session fixture
+
+USER = 9191
 
 
 @pytest.fixture
@@ -173,3 +177,19 @@ def test_migration_keeps_a_v1_store_readable(tmp_path):
     assert store.get(legacy_question_id("普通的问题?")).answers == (Answer("a", "旧的回答。"),)
     store.close()
     assert sqlite3.connect(path).execute("SELECT count(*) FROM files").fetchone() == (0,)  # re-read next time
+
+
+ATTENTION = "注意力机制(Attention)到底在做什么?"  # a sample title whose id changed with the id rule
+
+
+async def test_deep_links_and_buttons_sent_under_an_old_id_still_open_the_question(fake_api, tmp_path,
+                                                                                   sample_matcher):  # noqa: F811
+    old = legacy_question_id(ATTENTION)
+    assert old != question_id(ATTENTION)
+    async with running_bot(fake_api, tmp_path, matcher=sample_matcher) as bot:
+        fake_api.push_command(USER, USER, "start", f"q_{old}")
+        [opened] = await fake_api.wait_for_messages(1, USER)
+        assert opened.text.startswith(ATTENTION)
+        fake_api.push_callback(opened, cb.encode(cb.Open(old)))
+        paged = (await fake_api.wait_for_messages(2, USER))[-1]
+        assert paged.text.startswith(ATTENTION) and not bot.api.rejections
