@@ -162,7 +162,7 @@ def test_records_leave_with_their_line_or_file(store, tmp_path):
     ingest(store, [str(folder)])
     assert store.counts().questions == 3
     write(folder, "d.jsonl", "\n".join(lines[:2]) + "\n")  # a line deleted
-    ingest(store, [str(folder)])
+    assert ingest(store, [str(folder)]).questions_removed == 1
     assert store.get(question_id("三?")) is None and store.counts().questions == 2
     os.remove(dump)
     report = ingest(store, [str(folder)], prune=True)

@@ -179,7 +179,7 @@ def _import_jsonl(store: Store, path: str, text: str, report: IngestReport) -> N
     Lines are split on "\n" only: U+2028, U+2029, U+0085 and other characters ``str.splitlines``
     breaks on may stand inside a record's text.
     """
-    report.questions_removed += len(set(store.forget_records_from(path)))
+    earlier = set(store.forget_records_from(path))
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -189,3 +189,4 @@ def _import_jsonl(store: Store, path: str, text: str, report: IngestReport) -> N
             report.skipped.append((f"{path}:{n}", str(exc)))
             continue
         report.imported += 1
+    report.questions_removed += len(earlier - store.existing_ids(earlier))
