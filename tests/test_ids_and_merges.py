@@ -193,3 +193,14 @@ async def test_deep_links_and_buttons_sent_under_an_old_id_still_open_the_questi
         fake_api.push_callback(opened, cb.encode(cb.Open(old)))
         paged = (await fake_api.wait_for_messages(2, USER))[-1]
         assert paged.text.startswith(ATTENTION) and not bot.api.rejections
+
+
+def test_an_export_of_an_earlier_version_joins_the_pages_of_the_same_title(store, tmp_path):
+    write(tmp_path, "p.txt", make_page(ATTENTION, 1, [("page", "页面的回答。")]))
+    record = {"id": legacy_question_id(ATTENTION), "title": ATTENTION,
+              "answers": [{"author": "r", "text": "导出的回答。"}]}
+    dump = write(tmp_path, "old-export.jsonl", json.dumps(record, ensure_ascii=False) + "\n")
+    ingest(store, [str(tmp_path / "p.txt"), str(dump)])
+    assert store.counts().questions == 1
+    q = store.get(legacy_question_id(ATTENTION))
+    assert q.id == question_id(ATTENTION) and sorted(a.author for a in q.answers) == ["page", "r"]

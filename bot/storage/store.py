@@ -271,6 +271,8 @@ class Store:
             q.prev.title if q.prev else None, q.next.title if q.next else None, sources=q.sources,
         )
         self._write_body(q.id, 1, source, q.answers, tuple(link.title for link in q.related))
+        if q.id == question_id(q.title):
+            self._alias(q.title, q.id)
         self._merge(q.id)
 
     def _alias(self, title: str, qid: str) -> None:
