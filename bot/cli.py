@@ -20,7 +20,7 @@ from bot.archive.jsonl import to_json
 from bot.config import Config, ConfigError, load_config, parse_config
 from bot.doctor import run_checks
 from bot.models import Band
-from bot.runtime import ensure_archive, run
+from bot.runtime import run
 from bot.search.analysis import Normalizer
 from bot.storage.backup import backup_file
 from bot.storage.ingest import ingest
@@ -95,6 +95,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             matcher = open_matcher(cfg, store)
             print(f"index: {len(matcher)} questions, ready in {time.perf_counter() - started:.1f}s "
                   f"({cfg.archive.index_path})")
+    if report.missing:
+        raise CliError(f"no such file or folder: {', '.join(report.missing)} (the other paths were ingested)")
     return 0
 
 
@@ -102,7 +104,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     cfg = _load(args)
     with _archive(cfg) as store:
         with contextlib.ExitStack() as stack:
-            out = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
+            out = stack.enter_context(_open_output(args.output)) if args.output else sys.stdout
             n = 0
             for q in store.iter_questions():
                 out.write(to_json(q) + "\n")
@@ -110,6 +112,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.output:
             print(f"{n} questions written to {args.output}", file=sys.stderr)
     return 0
+
+
+def _open_output(path: str) -> TextIO:
+    """A file to write, or a :class:`CliError` naming it and why it cannot be written."""
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -140,8 +150,7 @@ def _plain_question(q) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     cfg = _load(args)
-    with _archive(cfg, create=True) as store:
-        ensure_archive(cfg, store)
+    with _archive(cfg) as store:  # read-only: a missing store is an error naming it, never created
         matcher = open_matcher(cfg, store)
         answerer = Answerer(store, matcher)
         started = time.perf_counter()
@@ -216,11 +225,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     cfg = _load(args)
     with _archive(cfg) as store:
         counts = store.counts()
-    state = StateStore.open(cfg.archive.state_path)
-    try:
-        rows = state.misses(args.limit, since=time.time() - args.days * 86400 if args.days else 0.0)
-    finally:
-        state.close()
+    rows = []
+    if os.path.exists(cfg.archive.state_path):  # read-only: no state file means nothing was logged yet
+        state = StateStore.open(cfg.archive.state_path, create=False)
+        try:
+            rows = state.misses(args.limit, since=time.time() - args.days * 86400 if args.days else 0.0)
+        finally:
+            state.close()
     print(f"archive: {counts.questions} questions, {counts.answers} answers, {counts.pages} pages")
     if not rows:
         print("no unanswered questions logged yet")
@@ -349,6 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file the command had to read or write: one line, no traceback
+        print(f"archive-bot: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("archive-bot: interrupted", file=sys.stderr)
         return 130

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -54,9 +55,12 @@ def check_url_template(template: str | None) -> str | None:
     if not template:
         return template
     try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None]
         url = template.format(id="abc", title="t")
     except Exception as exc:  # KeyError, IndexError, AttributeError ({title.x}), ValueError ({)
         raise ValueError(f"only {{id}} and {{title}} may be used ({type(exc).__name__})") from None
+    if any(name not in ("id", "title") or spec or conv for name, spec, conv in fields):
+        raise ValueError("only {id} and {title} may be used, without attributes, indexes or format specs")
     if not url.startswith(("https://", "http://")):
         raise ValueError("expected an http(s) URL such as https://example.org/q/{id}")
     return template
@@ -108,6 +112,7 @@ class WebhookConfig(Section):
     url_path: str = "telegram"
     public_url: str = ""
     secret_token: str = Field("", repr=False)
+    read_timeout: float = Field(10.0, gt=0, le=120, description="seconds a client may take to send headers or body")
 
 
 class TelegramConfig(Section):
@@ -227,9 +232,11 @@ class AccessConfig(Section):
 
 
 class RateLimitConfig(Section):
-    """Per-user question budget."""
+    """Per-user budgets: one for everything that runs a match (questions, /ask, buttons that search or
+    page), a separate, larger one for inline-mode keystrokes."""
 
     per_minute: int = Field(20, gt=0)
+    inline_per_minute: int = Field(120, gt=0, le=100_000)
 
 
 class LearningConfig(Section):
@@ -276,16 +283,22 @@ class Config(Section):
     source: str = Field("<defaults>", exclude=True)
 
 
+#: Keys only ``run`` needs: with ``require_token=False`` an unset ``${VAR}`` there expands to "".
+TOKEN_KEYS = frozenset({"telegram.token"})
+
 #: Separates several problems raised by one model validator (each with its own sub-path).
 _MULTI = "\x1f"
 
 
-def expand_env(data: Any, environ: Mapping[str, str], path: str, problems: list[str]) -> Any:
-    """``data`` with ``${VAR}`` / ``${VAR:-default}`` replaced in every string; unset variables are problems."""
+def expand_env(
+    data: Any, environ: Mapping[str, str], path: str, problems: list[str], optional: frozenset[str] = frozenset()
+) -> Any:
+    """``data`` with ``${VAR}`` / ``${VAR:-default}`` replaced in every string; unset variables are problems,
+    except at the key paths in ``optional`` (there an unset variable expands to "")."""
     if isinstance(data, dict):
-        return {k: expand_env(v, environ, _join(path, str(k)), problems) for k, v in data.items()}
+        return {k: expand_env(v, environ, _join(path, str(k)), problems, optional) for k, v in data.items()}
     if isinstance(data, list):
-        return [expand_env(v, environ, f"{path}[{i}]", problems) for i, v in enumerate(data)]
+        return [expand_env(v, environ, f"{path}[{i}]", problems, optional) for i, v in enumerate(data)]
     if not isinstance(data, str):
         return data
 
@@ -295,6 +308,8 @@ def expand_env(data: Any, environ: Mapping[str, str], path: str, problems: list[
             return environ[name]
         if default is not None:
             return default
+        if path in optional:
+            return ""
         problems.append(f"{path}: environment variable {name} is not set")
         return ""
 
@@ -365,7 +380,9 @@ def parse_config(
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(source, [f"<top level>: expected a mapping of sections, got {type(data).__name__}"])
-    data = expand_env(data, os.environ if environ is None else environ, "", problems)
+    # Only `run` needs the token: for the other commands an unset ${ARCHIVE_BOT_TOKEN} is no error.
+    optional = frozenset() if require_token else TOKEN_KEYS
+    data = expand_env(data, os.environ if environ is None else environ, "", problems, optional)
     data.pop("source", None)
     try:
         cfg = Config.model_validate(data, context={"require_token": require_token})

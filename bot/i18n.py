@@ -44,6 +44,7 @@ class Strings:
     web: str
     back_to_question: str
     next_answer: str
+    continue_reading: str
     part: str
     stats_title: str
     stats_empty: str
@@ -125,6 +126,7 @@ _ZH_HANS = Strings(
     web="🌐 网页版",
     back_to_question="↩ 返回问题",
     next_answer="下一个回答 ▶",
+    continue_reading="继续阅读 ▶（{i}/{n}）",
     part="（{i}/{n}）",
     stats_title="最常见的未解答提问",
     stats_empty="还没有未解答的提问。",
@@ -206,6 +208,7 @@ _ZH_HANT = Strings(
     web="🌐 網頁版",
     back_to_question="↩ 返回問題",
     next_answer="下一個回答 ▶",
+    continue_reading="繼續閱讀 ▶（{i}/{n}）",
     part="（{i}/{n}）",
     stats_title="最常見的未解答提問",
     stats_empty="還沒有未解答的提問。",
@@ -287,6 +290,7 @@ _EN = Strings(
     web="🌐 On the web",
     back_to_question="↩ Back to question",
     next_answer="Next answer ▶",
+    continue_reading="Continue reading ▶ ({i}/{n})",
     part="({i}/{n})",
     stats_title="Most frequent unanswered queries",
     stats_empty="No unanswered queries yet.",

@@ -53,6 +53,7 @@ def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
         answerer=Answerer(store, matcher, fingerprint),
         renderer=Renderer(RenderSettings.from_config(cfg), converter=traditional_converter()),
         limiter=UserRateLimit(cfg.rate_limit.per_minute),
+        inline_limiter=UserRateLimit(cfg.rate_limit.inline_per_minute),
     )
 
 

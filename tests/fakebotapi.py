@@ -50,10 +50,11 @@ MAX_BUTTONS_TOTAL = 100
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_INLINE_RESULTS = 50
 
-FAULT_KINDS = ("500", "502", "429", "delay", "drop", "lost")
+FAULT_KINDS = ("500", "502", "429", "delay", "drop", "lost", "hang")
 """Fault kinds: HTTP 500, HTTP 502, HTTP 429 with ``retry_after``, a slow response (processed after
-``delay`` seconds), a dropped connection (nothing processed) and ``lost`` (processed and recorded,
-then the connection is dropped before the response)."""
+``delay`` seconds), a dropped connection (nothing processed), ``lost`` (processed and recorded,
+then the connection is dropped before the response) and ``hang`` (the request stalls ``delay``
+seconds, then the connection is dropped: it never reached "Telegram", nothing processed)."""
 
 DEFAULT_ALLOWED_UPDATES = frozenset(
     {
@@ -759,7 +760,7 @@ class FakeBotAPI:
         self._webhook_last_error: tuple[int, str] | None = None
         self._fault_queues: dict[str, deque[FaultSpec]] = defaultdict(deque)
         self._fault_rule: (
-            tuple[float, tuple[str, ...], random.Random, frozenset[str] | None, int, float | None] | None
+            tuple[float, tuple[str, ...], random.Random, frozenset[str] | None, int, float | None, float | None] | None
         ) = None
         self._handler_sleeps: set[asyncio.Task[Any]] = set()
         self._reset_records()
@@ -1344,14 +1345,18 @@ class FakeBotAPI:
         methods: Iterable[str] | None = None,
         retry_after: int = 1,
         delay: float | None = None,
+        hang: float | None = None,
     ) -> None:
-        """Fail a seeded-random ``rate`` fraction of calls (of ``methods``, default all) with ``kinds``."""
+        """Fail a seeded-random ``rate`` fraction of calls (of ``methods``, default all) with ``kinds``.
+
+        ``delay`` is how long a ``delay`` fault stalls, ``hang`` how long a ``hang`` fault does (default
+        ``delay``): a delay below the client's time-out and a hang past it can be mixed."""
         kinds = tuple(kinds)
         for k in kinds:
             if k not in FAULT_KINDS:
                 raise ValueError(f"unknown fault kind {k!r}")
         ms = frozenset(m.lower() for m in methods) if methods is not None else None
-        self._fault_rule = (rate, kinds, random.Random(seed), ms, retry_after, delay)
+        self._fault_rule = (rate, kinds, random.Random(seed), ms, retry_after, delay, hang)
 
     def clear_faults(self) -> None:
         """Remove all queued and probabilistic faults."""
@@ -1365,9 +1370,10 @@ class FakeBotAPI:
                 return queue.popleft()
         rule = self._fault_rule
         if rule is not None:
-            rate, kinds, rng, methods, retry_after, delay = rule
+            rate, kinds, rng, methods, retry_after, delay, hang = rule
             if (methods is None or method in methods) and rng.random() < rate:
-                return FaultSpec(rng.choice(kinds), retry_after, delay)
+                kind = rng.choice(kinds)
+                return FaultSpec(kind, retry_after, hang if kind == "hang" and hang is not None else delay)
         return None
 
     # ---- HTTP handling -----------------------------------------------------------------------------
@@ -1444,6 +1450,9 @@ class FakeBotAPI:
                 await self._sleep(fault.delay if fault.delay is not None else self.fault_delay)
                 if self._closing.is_set():
                     return self._drop(request)
+            if fault.kind == "hang":
+                await self._sleep(fault.delay if fault.delay is not None else self.fault_delay)
+                return self._drop(request)
         try:
             result = handler(params)
             if asyncio.iscoroutine(result):
@@ -2186,6 +2195,7 @@ def _control_routes(api: FakeBotAPI) -> list[web.RouteDef]:
             methods=body.get("methods"),
             retry_after=int(body.get("retry_after", 1)),
             delay=body.get("delay"),
+            hang=body.get("hang"),
         )
         return web.json_response({"ok": True})
 

@@ -40,11 +40,13 @@ def test_pages_of_one_question_merge_in_page_order(store):
     assert store.counts().questions == 1
 
 
-def test_same_page_twice_adds_nothing(store):
+def test_same_page_twice_shows_its_answers_once_and_lists_both_files(store):
     text = make_page("重复的问题?", 1, [("a", "回答。")])
     put(store, text, "/a/x.txt")
-    put(store, text, "/b/copy-of-x.txt")
-    assert store.counts().questions == 1 and store.counts().answers == 1
+    qid = put(store, text, "/b/copy-of-x.txt")
+    assert store.counts().questions == 1
+    assert store.get(qid).answers == (Answer("a", "回答。"),)
+    assert store.get(qid).sources == ("/a/x.txt", "/b/copy-of-x.txt")
 
 
 def test_related_and_neighbours_resolve_to_ids_only_when_archived(store):

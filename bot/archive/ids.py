@@ -1,8 +1,16 @@
-"""Stable question ids derived from the normalised title.
+"""Stable question ids derived from the title: the one id rule, used by the importer and the callback codec.
 
 The id goes into Telegram callback data and deep links, so it is short lowercase ASCII,
-identical across re-ingests and machines: the same title (after normalisation) always
-gives the same id, whatever the file it came from.
+identical across re-ingests and machines: the same title (after folding) always gives the same id,
+whatever the file it came from.
+
+Folding keeps what tells questions apart. It folds only case, width (NFKC), spaces, a trailing
+``第N页`` and *sentence* punctuation (``? ! . , ; : 。 、`` and quotes, unless it sits inside a word
+such as ``3.5`` or ``Node.js``); symbols that carry meaning stay: ``C++``, ``C`` and ``C#`` are
+three questions, as are ``？？？`` and ``！！！`` (a title of nothing but punctuation keeps it all).
+
+Ids made by the first rule (every non-word character dropped) are :func:`legacy_question_id`; the
+store keeps an alias table so buttons and deep links already sent keep working.
 """
 
 from __future__ import annotations
@@ -15,23 +23,46 @@ import unicodedata
 from bot.archive.parse import split_title
 
 ID_LENGTH = 12
-_ID_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
-_DROP = re.compile(r"[\s\W_]+", re.UNICODE)
+ID_PATTERN = r"[a-z0-9_-]{1,32}"
+"""Every question id, computed (12 base32 characters) or given by a JSON Lines record."""
+_ID_RE = re.compile(ID_PATTERN, re.ASCII)
+_SENTENCE_PUNCT = re.compile(r"[?!.,;:。、…~\"'`“”‘’「」『』《》〈〉]+")
+_ASCII_ALNUM = re.compile(r"[A-Za-z0-9]", re.ASCII)
+_SPACE = re.compile(r"\s+", re.UNICODE)
+_LEGACY_DROP = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _fold_punct(m: re.Match[str]) -> str:
+    text, start, end = m.string, m.start(), m.end()
+    inside_word = (start > 0 and end < len(text) and _ASCII_ALNUM.match(text[start - 1])
+                   and _ASCII_ALNUM.match(text[end]))
+    return m.group(0) if inside_word else ""
 
 
 def title_key(title: str) -> str:
-    """The matching key of a title: NFKC, case-folded, no ``第N页``, no spaces or punctuation."""
-    text = unicodedata.normalize("NFKC", title)
-    text, _ = split_title(text)
-    return _DROP.sub("", text.casefold())
+    """The identity of a title: NFKC, case-folded, no ``第N页``, spaces and sentence punctuation folded."""
+    text, _ = split_title(unicodedata.normalize("NFKC", title))
+    text = _SPACE.sub("", text.casefold())
+    key = _SENTENCE_PUNCT.sub(_fold_punct, text)
+    return key or text  # "？？？" and "！！！" stay apart
+
+
+def _hash_id(key: str) -> str:
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:ID_LENGTH]
 
 
 def question_id(title: str) -> str:
     """12 base32 characters (60 bits) of a BLAKE2 hash of :func:`title_key`."""
-    digest = hashlib.blake2b(title_key(title).encode("utf-8"), digest_size=8).digest()
-    return base64.b32encode(digest).decode("ascii").lower()[:ID_LENGTH]
+    return _hash_id(title_key(title))
+
+
+def legacy_question_id(title: str) -> str:
+    """The id the first rule gave (every space, symbol and punctuation mark dropped): for aliases only."""
+    text, _ = split_title(unicodedata.normalize("NFKC", title))
+    return _hash_id(_LEGACY_DROP.sub("", text.casefold()))
 
 
 def is_valid_id(value: object) -> bool:
-    """Whether ``value`` can serve as a question id (ASCII, short, callback-safe)."""
-    return isinstance(value, str) and bool(_ID_RE.match(value))
+    """Whether ``value`` can serve as a question id (ASCII, short, callback- and deep-link-safe)."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.archive.ids import is_valid_id, question_id
+from bot.archive.ids import is_valid_id, legacy_question_id, question_id
 from bot.models import Answer, Link, Question
 
 
@@ -56,10 +56,16 @@ def from_json(line: str) -> Question:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(record, dict):
         raise ValueError("a line must be a JSON object")
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"holds a lone surrogate ({exc.object[exc.start]!r}), which is not text") from None
     title = record.get("title")
     if not isinstance(title, str) or not title.strip():
         raise ValueError("'title' is missing or empty")
     qid = record.get("id") or question_id(title)
+    if qid == legacy_question_id(title):  # exported by an earlier version: the id follows today's rule
+        qid = question_id(title)
     if not is_valid_id(qid):
         raise ValueError("'id' must be 1-32 characters of a-z, 0-9, _ and -")
     raw_answers = record.get("answers", [])

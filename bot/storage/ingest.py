@@ -31,6 +31,10 @@ class IngestReport:
     removed_files: int = 0
     questions_removed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Paths given to ingest that do not exist (also listed in ``skipped``)."""
+    merged: list[tuple[str, str]] = field(default_factory=list)
+    """(file, other file): a page whose question another file also provides (answers united)."""
     total_questions: int = 0
     total_answers: int = 0
 
@@ -45,6 +49,12 @@ class IngestReport:
             f"files removed: {self.removed_files} (questions removed: {self.questions_removed})",
             f"archive now holds {self.total_questions} questions with {self.total_answers} answers",
         ]
+        if self.merged:
+            lines.append(f"merged: {len(self.merged)} page(s) of a question another file also holds "
+                         "(answers united, every file listed as a source):")
+            lines += [f"  {path} + {other}" for path, other in self.merged[:20]]
+            if len(self.merged) > 20:
+                lines.append(f"  … and {len(self.merged) - 20} more")
         if self.skipped:
             lines.append("skipped files:")
             lines += [f"  {path}: {reason}" for path, reason in self.skipped]
@@ -100,6 +110,7 @@ def ingest(
         for root in roots:
             if not os.path.exists(root):
                 report.skipped.append((root, "no such file or folder"))
+                report.missing.append(root)
         for path in iter_files(r for r in roots if os.path.exists(r)):
             if prune:
                 seen.add(path)
@@ -154,19 +165,28 @@ def _ingest_file(store: Store, path: str, report: IngestReport, *, force: bool) 
         if result.page is None:
             report.skipped.append((path, result.problem or "not a page"))
             return
-        store.put_page(result.page, path)
+        qid = store.put_page(result.page, path)
         report.pages += 1
+        others = store.other_sources(qid, path)
+        if others:
+            report.merged.append((path, others[0]))
     store.record_file(path, st.st_size, st.st_mtime_ns, sha)
 
 
 def _import_jsonl(store: Store, path: str, text: str, report: IngestReport) -> None:
-    for n, line in enumerate(text.splitlines(), start=1):
+    """Import a JSON Lines file's records; the file's earlier records go first (a deleted line is gone).
+
+    Lines are split on "\n" only: U+2028, U+2029, U+0085 and other characters ``str.splitlines``
+    breaks on may stand inside a record's text.
+    """
+    earlier = set(store.forget_records_from(path))
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            q = from_json(line)
+            store.put_question(from_json(line), path)
         except ValueError as exc:
             report.skipped.append((f"{path}:{n}", str(exc)))
             continue
-        store.put_question(q)
         report.imported += 1
+    report.questions_removed += len(earlier - store.existing_ids(earlier))

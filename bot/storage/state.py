@@ -77,6 +77,8 @@ def _query_origin(db: sqlite3.Connection) -> None:
 
 
 MIGRATIONS = (_v1, _v2, _v3_learning, _query_origin)
+PRUNE_EVERY = 3600.0
+"""Seconds between two prunings of old handled-update ids (done while marking one handled)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class StateStore:
         self._db = conn
         self.path = path
         self._salt = self._load_salt()
+        self._next_prune = 0.0
 
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> StateStore:
@@ -173,6 +176,9 @@ class StateStore:
                 "INSERT OR IGNORE INTO handled_updates(update_id, ts) VALUES (?, ?)", (update_id, time.time())
             )
             self._db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+        if time.monotonic() >= self._next_prune:  # whatever the mode, and with no archive watcher
+            self._next_prune = time.monotonic() + PRUNE_EVERY
+            self.prune_handled()
 
     def enqueue(self, updates: list[tuple[int, str]]) -> set[int]:
         """Keep received updates (id, JSON) until handled; return the ids that are new."""

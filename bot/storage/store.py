@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bot.archive.ids import question_id
+from bot.archive.ids import legacy_question_id, question_id, title_key
 from bot.archive.parse import Page
 from bot.models import Answer, Link, Question
 from bot.storage.sqlitedb import StoreError, open_db, run_script, transaction
@@ -79,9 +79,73 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
+def _v2(db: sqlite3.Connection) -> None:
+    """Pages of one question from several files all kept; JSON Lines records keyed by their file;
+    old ids aliased.
+
+    ``pages``, ``answers`` and ``related`` get the source file in their keys, so two files with the
+    same title and ``第N页`` no longer overwrite each other. A record's own ``source`` list moves to
+    ``pages.sources`` and ``pages.source`` becomes the file it came from ('' for records imported
+    before). ``id_aliases`` maps an id already sent in buttons and deep links to the title it showed
+    (the current id is computed from the title). ``files`` is emptied so the next ingest re-reads
+    every file under the id rule of this version.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE pages_v2 (
+            question_id TEXT NOT NULL,
+            page_no INTEGER NOT NULL,
+            origin TEXT NOT NULL,
+            source TEXT NOT NULL,
+            title TEXT NOT NULL,
+            alt_titles TEXT NOT NULL DEFAULT '[]',
+            prev_title TEXT,
+            next_title TEXT,
+            sources TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (question_id, page_no, source)
+        ) WITHOUT ROWID;
+        INSERT INTO pages_v2 SELECT question_id, page_no, origin, CASE origin WHEN 'jsonl' THEN '' ELSE source END,
+            title, alt_titles, prev_title, next_title, CASE origin WHEN 'jsonl' THEN source ELSE '[]' END FROM pages;
+        CREATE TABLE answers_v2 (
+            question_id TEXT NOT NULL,
+            page_no INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            author TEXT NOT NULL,
+            text TEXT NOT NULL
+        );
+        INSERT INTO answers_v2 SELECT a.question_id, a.page_no, p.source, a.position, a.author, a.text
+            FROM answers a JOIN pages_v2 p ON p.question_id = a.question_id AND p.page_no = a.page_no;
+        CREATE TABLE related_v2 (
+            question_id TEXT NOT NULL,
+            page_no INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            PRIMARY KEY (question_id, page_no, source, position)
+        ) WITHOUT ROWID;
+        INSERT INTO related_v2 SELECT r.question_id, r.page_no, p.source, r.position, r.title, r.target_id
+            FROM related r JOIN pages_v2 p ON p.question_id = r.question_id AND p.page_no = r.page_no;
+        DROP TABLE pages;
+        DROP TABLE answers;
+        DROP TABLE related;
+        ALTER TABLE pages_v2 RENAME TO pages;
+        ALTER TABLE answers_v2 RENAME TO answers;
+        ALTER TABLE related_v2 RENAME TO related;
+        CREATE INDEX pages_by_source ON pages(source);
+        CREATE UNIQUE INDEX answers_by_question ON answers(question_id, page_no, source, position);
+        CREATE TABLE id_aliases (old_id TEXT PRIMARY KEY, title TEXT NOT NULL) WITHOUT ROWID;
+        INSERT OR IGNORE INTO id_aliases(old_id, title) SELECT id, title FROM questions;
+        DELETE FROM files;
+        """,
+    )
+
+
 # Numbered migrations: MIGRATIONS[n-1] upgrades a store from version n-1 to n. Never edit one
 # that has shipped; add the next.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -160,78 +224,122 @@ class Store:
         return [r[0] for r in rows]
 
     def forget_file(self, path: str) -> list[str]:
-        """Drop a file's record and the pages it provided; return the affected question ids."""
+        """Drop a file's record and the pages (or JSON Lines records) it provided; return the affected ids."""
         self._db.execute("DELETE FROM files WHERE path = ?", (path,))
-        return self._drop_pages_from(path, keep=None)
+        return self._drop_pages_from(path, keep=None, origins=("page", "jsonl"))
+
+    def forget_records_from(self, path: str) -> list[str]:
+        """Drop the JSON Lines records a file provided (before it is imported again); return the affected ids."""
+        return self._drop_pages_from(path, keep=None, origins=("jsonl",))
+
+    def other_sources(self, qid: str, source: str) -> list[str]:
+        """The files other than ``source`` that provide pages or records of question ``qid``."""
+        rows = self._db.execute(
+            "SELECT DISTINCT source FROM pages WHERE question_id = ? AND source != ? AND source != ''"
+            " ORDER BY source", (qid, source),
+        )
+        return [r[0] for r in rows]
 
     # -- writing pages and questions -------------------------------------------------------
 
     def put_page(self, page: Page, source: str) -> str:
-        """Insert or replace one page of a question and re-merge that question; return its id."""
+        """Insert or replace one page of a question (one file's page: pages of the same title from other
+        files are kept and merged) and re-merge that question; return its id."""
         qid = question_id(page.title)
-        self._drop_pages_from(source, keep=(qid, page.page_no))
+        self._drop_pages_from(source, keep=(qid, page.page_no), origins=("page",))
         self._write_page(qid, page.page_no, "page", source, page.title, (), page.prev, page.next)
-        self._write_body(qid, page.page_no, page.answers, page.related)
+        self._write_body(qid, page.page_no, source, page.answers, page.related)
+        self._alias(page.title, qid)
         self._merge(qid)
         return qid
 
-    def put_question(self, q: Question) -> None:
-        """Replace a whole question by an imported record (JSON Lines)."""
-        self._delete_pages(q.id)
+    def put_question(self, q: Question, source: str = "") -> None:
+        """Insert or replace the record of question ``q.id`` that file ``source`` provides (JSON Lines).
+
+        Raises ``ValueError`` when ``q.id`` belongs to another question (a different title): a record
+        never silently replaces someone else's question.
+        """
+        row = self._db.execute("SELECT title FROM questions WHERE id = ?", (q.id,)).fetchone()
+        if row is not None and title_key(row[0]) != title_key(q.title):
+            raise ValueError(f"id {q.id!r} belongs to another question ({row[0][:60]!r}); not imported")
+        for table in ("pages", "answers", "related"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE question_id = ? AND page_no = 1 AND source IN (?, '')", (q.id, source)
+            )
         self._write_page(
-            q.id, 1, "jsonl", json.dumps(list(q.sources), ensure_ascii=False), q.title, q.alt_titles,
-            q.prev.title if q.prev else None, q.next.title if q.next else None,
+            q.id, 1, "jsonl", source, q.title, q.alt_titles,
+            q.prev.title if q.prev else None, q.next.title if q.next else None, sources=q.sources,
         )
-        self._write_body(q.id, 1, q.answers, tuple(link.title for link in q.related))
+        self._write_body(q.id, 1, source, q.answers, tuple(link.title for link in q.related))
+        if q.id == question_id(q.title):
+            self._alias(q.title, q.id)
         self._merge(q.id)
 
-    def _drop_pages_from(self, source: str, keep: tuple[str, int] | None) -> list[str]:
+    def _alias(self, title: str, qid: str) -> None:
+        """Remember the id the first id rule gave this title, if it differs (buttons already sent use it)."""
+        old = legacy_question_id(title)
+        if old != qid:
+            self._db.execute("INSERT OR IGNORE INTO id_aliases(old_id, title) VALUES (?, ?)", (old, title))
+
+    def resolve_alias(self, old_id: str) -> str | None:
+        """The current id of the question an old id showed, if it is still in the archive."""
+        row = self._db.execute("SELECT title FROM id_aliases WHERE old_id = ?", (old_id,)).fetchone()
+        if row is None:
+            return None
+        qid = question_id(row[0])
+        return qid if qid != old_id and self._db.execute(
+            "SELECT 1 FROM questions WHERE id = ?", (qid,)).fetchone() else None
+
+    def _drop_pages_from(self, source: str, keep: tuple[str, int] | None, origins: tuple[str, ...]) -> list[str]:
+        marks = ",".join("?" * len(origins))
         rows = self._db.execute(
-            "SELECT question_id, page_no FROM pages WHERE source = ? AND origin = 'page'", (source,)
+            f"SELECT question_id, page_no FROM pages WHERE source = ? AND origin IN ({marks})", (source, *origins)
         ).fetchall()
         touched = []
         for qid, page_no in rows:
             if keep is not None and (qid, page_no) == keep:
                 continue
             for table in ("pages", "answers", "related"):
-                self._db.execute(f"DELETE FROM {table} WHERE question_id = ? AND page_no = ?", (qid, page_no))
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE question_id = ? AND page_no = ? AND source = ?", (qid, page_no, source)
+                )
             touched.append(qid)
-        for qid in touched:
+        for qid in dict.fromkeys(touched):
             self._merge(qid)
         return touched
 
-    def _delete_pages(self, qid: str) -> None:
-        for table in ("pages", "answers", "related"):
-            self._db.execute(f"DELETE FROM {table} WHERE question_id = ?", (qid,))
-
     def _write_page(
         self, qid: str, page_no: int, origin: str, source: str, title: str,
-        alt_titles: Iterable[str], prev: str | None, nxt: str | None,
+        alt_titles: Iterable[str], prev: str | None, nxt: str | None, sources: Iterable[str] = (),
     ) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO pages(question_id, page_no, origin, source, title, alt_titles, prev_title,"
-            " next_title) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (qid, page_no, origin, source, title, json.dumps(list(alt_titles), ensure_ascii=False), prev, nxt),
+            " next_title, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (qid, page_no, origin, source, title, json.dumps(list(alt_titles), ensure_ascii=False), prev, nxt,
+             json.dumps(list(sources), ensure_ascii=False)),
         )
 
-    def _write_body(self, qid: str, page_no: int, answers: Iterable[Answer], related: Iterable[str]) -> None:
+    def _write_body(
+        self, qid: str, page_no: int, source: str, answers: Iterable[Answer], related: Iterable[str]
+    ) -> None:
         db = self._db
-        db.execute("DELETE FROM answers WHERE question_id = ? AND page_no = ?", (qid, page_no))
-        db.execute("DELETE FROM related WHERE question_id = ? AND page_no = ?", (qid, page_no))
+        key = (qid, page_no, source)
+        db.execute("DELETE FROM answers WHERE question_id = ? AND page_no = ? AND source = ?", key)
+        db.execute("DELETE FROM related WHERE question_id = ? AND page_no = ? AND source = ?", key)
         db.executemany(
-            "INSERT INTO answers(question_id, page_no, position, author, text) VALUES (?, ?, ?, ?, ?)",
-            [(qid, page_no, i, a.author, a.text) for i, a in enumerate(answers)],
+            "INSERT INTO answers(question_id, page_no, source, position, author, text) VALUES (?, ?, ?, ?, ?, ?)",
+            [(*key, i, a.author, a.text) for i, a in enumerate(answers)],
         )
         db.executemany(
-            "INSERT INTO related(question_id, page_no, position, title, target_id) VALUES (?, ?, ?, ?, ?)",
-            [(qid, page_no, i, t, question_id(t)) for i, t in enumerate(related)],
+            "INSERT INTO related(question_id, page_no, source, position, title, target_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [(*key, i, t, question_id(t)) for i, t in enumerate(related)],
         )
 
     def _merge(self, qid: str) -> None:
         """Recompute the question row from its pages (or delete it when none is left)."""
         pages = self._db.execute(
-            "SELECT origin, source, title, alt_titles, prev_title, next_title FROM pages"
-            " WHERE question_id = ? ORDER BY page_no",
+            "SELECT origin, source, title, alt_titles, prev_title, next_title, sources FROM pages"
+            " WHERE question_id = ? ORDER BY page_no, source",
             (qid,),
         ).fetchall()
         if not pages:
@@ -240,11 +348,13 @@ class Store:
         title = pages[0][2]
         alts: list[str] = []
         sources: list[str] = []
-        for origin, source, page_title, alt_json, _, _ in pages:
+        for origin, source, page_title, alt_json, _, _, record_sources in pages:
             for alt in [page_title, *json.loads(alt_json)]:
                 if alt != title and alt not in alts:
                     alts.append(alt)
-            sources.extend(json.loads(source) if origin == "jsonl" else [source])
+            for path in json.loads(record_sources) if origin == "jsonl" else [source]:
+                if path not in sources:
+                    sources.append(path)
         prev = next((p[4] for p in pages if p[4]), None)
         nxt = next((p[5] for p in reversed(pages) if p[5]), None)
         self._db.execute(
@@ -256,22 +366,28 @@ class Store:
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, qid: str) -> Question | None:
-        """The merged question, with related/prev/next resolved to ids where in the archive."""
+        """The merged question, with related/prev/next resolved to ids where in the archive.
+
+        An id an earlier version gave the question (see ``id_aliases``) finds it too; the question
+        returned carries its current id. Answers that several files hold alike are shown once.
+        """
         row = self._db.execute(
             "SELECT id, title, alt_titles, prev_title, next_title, sources FROM questions WHERE id = ?", (qid,)
         ).fetchone()
         if row is None:
-            return None
-        answers = tuple(
+            current = self.resolve_alias(qid)
+            return self.get(current) if current is not None else None
+        qid = row[0]
+        answers = tuple(dict.fromkeys(
             Answer(author, text)
             for author, text in self._db.execute(
-                "SELECT author, text FROM answers WHERE question_id = ? ORDER BY page_no, position", (qid,)
+                "SELECT author, text FROM answers WHERE question_id = ? ORDER BY page_no, source, position", (qid,)
             )
-        )
+        ))
         related_rows: list[tuple[str, str]] = []
         seen: set[str] = set()
         for title, target in self._db.execute(
-            "SELECT title, target_id FROM related WHERE question_id = ? ORDER BY page_no, position", (qid,)
+            "SELECT title, target_id FROM related WHERE question_id = ? ORDER BY page_no, source, position", (qid,)
         ):
             if target not in seen and target != qid:
                 seen.add(target)

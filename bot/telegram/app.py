@@ -67,8 +67,8 @@ async def watch_archive(services: Services, stop: asyncio.Event) -> None:
         try:
             await services.reload()
             services.state.prune_handled()
-        except Exception as exc:  # a bad reload must never stop the bot: it keeps the old archive
-            log.error("reload failed, still serving the previous archive: %s", exc)
+        except Exception:  # a bad reload must never stop the bot: it keeps the old archive
+            log.exception("reload failed, still serving the previous archive")
 
 
 async def start_bot(app: Application, services: Services, stop: asyncio.Event) -> bool:
@@ -125,7 +125,7 @@ async def serve(
         finally:
             stop.set()
             watcher.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         return EXIT_OK
     except (InvalidToken, Forbidden):
@@ -145,5 +145,5 @@ async def _reload_logged(services: Services) -> None:
     try:
         swapped = await services.reload(force=True)
         log.info("SIGHUP: archive %s", "reloaded" if swapped else "unchanged")
-    except Exception as exc:
-        log.error("reload failed, still serving the previous archive: %s", exc)
+    except Exception:
+        log.exception("reload failed, still serving the previous archive")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
 
@@ -26,6 +28,8 @@ from bot.ui import callback_data as cb
 log = logging.getLogger("bot.telegram.handlers")
 Context = ContextTypes.DEFAULT_TYPE
 MAX_INLINE_QUERY = 256
+MAX_PARTS_PER_PRESS = 10
+"""Messages one press of 全文 (or "continue reading") sends at most; the rest waits for the next press."""
 
 
 async def on_callback(update: Update, context: Context) -> None:
@@ -51,6 +55,11 @@ async def on_callback(update: Update, context: Context) -> None:
         await deliver(update, context, query, [svc.renderer.none_of_these(locale)])
         note(context, "callback", action=name)
         return
+    user = update.effective_user
+    if user is not None and not svc.limiter.allow(user.id):  # the same budget as typed questions
+        await query.answer(svc.renderer.alert("rate_limited", locale), show_alert=True)
+        note(context, "callback", action=name, rate_limited=True)
+        return
     if isinstance(action, cb.Topic):
         page = svc.answerer.topic(action.word, action.offset, TOPIC_PAGE, total=action.total)
         if not page.hits:
@@ -66,24 +75,29 @@ async def on_callback(update: Update, context: Context) -> None:
         await query.answer(stale, show_alert=True)
         note(context, "callback", action=name, stale="removed")
         return
-    if isinstance(action, cb.Open):
-        if action.offset and action.offset >= len(question.answers):
+    if isinstance(action, cb.Related | cb.Neighbour | cb.MoreRelated) and question.id != action.id:
+        action = dataclasses.replace(action, id=question.id)  # a button sent under the question's old id
+    if isinstance(action, cb.Open | cb.Choose):
+        offset = action.offset if isinstance(action, cb.Open) else 0
+        if offset and offset >= len(question.answers):
             await query.answer(stale, show_alert=True)
             note(context, "callback", action=name, stale="changed")
             return
         await query.answer()
-        await deliver(update, context, query, [svc.renderer.question(question, locale=locale, offset=action.offset)])
-    elif isinstance(action, cb.Choose):
-        await query.answer()
-        _learn(svc, update, action.check, action.id)
-        await deliver(update, context, query, [svc.renderer.question(question, locale=locale)])
+        if isinstance(action, cb.Choose):
+            _learn(svc, update, action.check, action.id)
+        reply = await asyncio.to_thread(svc.renderer.question, question, locale=locale, offset=offset)
+        await deliver(update, context, query, [reply])
     elif isinstance(action, cb.FullAnswer):
-        if action.index >= len(question.answers):
+        try:  # rendered off the event loop: a huge answer must not hold up other users
+            replies = await asyncio.to_thread(svc.renderer.answer_full, question, action.index, locale=locale,
+                                              part=action.part, max_parts=MAX_PARTS_PER_PRESS)
+        except IndexError:
             await query.answer(stale, show_alert=True)
             note(context, "callback", action=name, stale="changed")
             return
         await query.answer()
-        await deliver(update, context, query, svc.renderer.answer_full(question, action.index, locale=locale))
+        await deliver(update, context, query, replies)
     elif isinstance(action, cb.MoreRelated):
         await query.answer()
         await deliver(update, context, query, [svc.renderer.related_more(question, action.shown, locale=locale)])
@@ -98,7 +112,8 @@ async def on_callback(update: Update, context: Context) -> None:
         if target is None:
             await search_topic(update, context, query, link.title, back_to=question.id)
             return
-        await deliver(update, context, query, [svc.renderer.question(target, locale=locale)])
+        reply = await asyncio.to_thread(svc.renderer.question, target, locale=locale)
+        await deliver(update, context, query, [reply])
     note(context, "callback", action=name)
 
 
@@ -143,13 +158,15 @@ async def on_inline_query(update: Update, context: Context) -> None:
         await inline.answer([], cache_time=60, is_personal=True)
         note(context, "inline", refused=True)
         return
+    # With an allow-list, results must not be cached for (and shown to) users who are not on it.
+    personal = bool(svc.config.access.allowed_users or svc.config.access.allowed_chats)
     locale = locale_of(update, svc)
     text = inline.query[:MAX_INLINE_QUERY].strip()
     if not text:
-        await inline.answer([], cache_time=60)
+        await inline.answer([], cache_time=60, is_personal=personal)
         note(context, "inline", empty=True)
         return
-    if not svc.limiter.allow(inline.from_user.id):
+    if not svc.inline_limiter.allow(inline.from_user.id):
         await inline.answer([], cache_time=5, is_personal=True)
         note(context, "inline", rate_limited=True)
         return
@@ -169,4 +186,4 @@ async def on_inline_query(update: Update, context: Context) -> None:
         for item in items
     ]
     note(context, "inline", results=len(results), match_ms=(time.perf_counter() - started) * 1000)
-    await inline.answer(results, cache_time=300)
+    await inline.answer(results, cache_time=300, is_personal=personal)

@@ -55,6 +55,9 @@ class Services:
     answerer: Answerer
     renderer: Renderer
     limiter: UserRateLimit
+    """The budget of everything that runs a match: typed questions, /ask, buttons that search or page."""
+    inline_limiter: UserRateLimit = field(default_factory=lambda: UserRateLimit(120))
+    """Inline-mode keystrokes: a separate, larger budget (``rate_limit.inline_per_minute``)."""
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started: float = field(default_factory=time.time)
     last_reload: float = field(default_factory=time.time)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import httpx
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application
 
@@ -23,10 +23,6 @@ from bot.telegram.context import Services
 
 log = logging.getLogger("bot.telegram.delivery")
 T = TypeVar("T")
-
-
-# Methods whose repetition would show the user something twice.
-NOT_IDEMPOTENT = frozenset({"sendMessage", "sendPhoto", "sendDocument", "forwardMessage", "copyMessage"})
 
 
 def may_have_been_delivered(exc: NetworkError) -> bool:
@@ -41,9 +37,10 @@ class RetryingRateLimiter(AIORateLimiter):
     """PTB's flood control (429 ``retry_after``) plus retries of 5xx, time-outs and dropped connections.
 
     ``AIORateLimiter`` retries only 429s; a send failing otherwise would be lost. Bad requests
-    (400), forbidden (403) and conflicts are not retried: trying again cannot help. A send that
-    timed out *after* it was written is not repeated either: Telegram may have delivered it, and a
-    duplicate answer is worse than a late one (the user can ask again; the log says so).
+    (400), forbidden (403) and conflicts are not retried: trying again cannot help. Delivery is
+    *at least once*: a send that timed out is repeated too (bounded, with back-off), although
+    Telegram may have carried it out before the response was lost; a rare duplicate is better than
+    a person left without an answer.
     """
 
     def __init__(self, *, network_retries: int, base_delay: float = 0.5, **kwargs: object) -> None:
@@ -61,15 +58,53 @@ class RetryingRateLimiter(AIORateLimiter):
             except NetworkError as exc:  # includes TimedOut, 5xx and dropped connections
                 if attempt >= self._network_retries:
                     raise
-                if endpoint in NOT_IDEMPOTENT and may_have_been_delivered(exc):
-                    log.warning("%s timed out after it was sent; not repeated (it may have been delivered)",
-                                endpoint)
-                    raise
-                log.warning("%s failed (%s: %s); retry %d of %d in %.1fs", endpoint, type(exc).__name__,
-                            exc.message, attempt + 1, self._network_retries, delay)
+                log.warning("%s failed (%s: %s); retry %d of %d in %.1fs%s", endpoint, type(exc).__name__,
+                            exc.message, attempt + 1, self._network_retries, delay,
+                            " (it may have been carried out: at least once)" if may_have_been_delivered(exc) else "")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         raise AssertionError("unreachable")
+
+
+def describe_raw(data: object) -> str:
+    """What may be logged of a raw update: its update_id and top-level keys, never its content."""
+    if not isinstance(data, dict):
+        return f"update=? (a {type(data).__name__}, not an object)"
+    return f"update={data.get('update_id')!r} keys={sorted(str(k) for k in data)}"
+
+
+def parse_update(data: object, bot: Bot) -> Update | None:
+    """One raw update as an :class:`Update`, or None (logged without its content) if PTB cannot parse it."""
+    try:
+        if not isinstance(data, dict) or not is_update_id(data.get("update_id")):
+            raise ValueError("no valid update_id")
+        update = Update.de_json(data, bot)
+    except Exception as exc:  # TypeError, KeyError, ValueError…: one bad update must not stop the bot
+        log.warning("%s could not be parsed (%s); skipped", describe_raw(data), type(exc).__name__)
+        return None
+    return update
+
+
+MAX_UPDATE_ID = 2**63 - 1
+
+
+def is_update_id(value: object) -> bool:
+    """An integer update_id that fits the state store (SQLite INTEGER)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UPDATE_ID
+
+
+async def fetch_raw_updates(bot: Bot, *, offset: int | None, timeout: int, limit: int | None = None) -> list[object]:
+    """``getUpdates`` without parsing: the raw list, so one update PTB cannot parse is skipped alone.
+
+    ``Bot.get_updates`` parses the whole batch at once and raises on the first bad update (with the
+    batch, user text and all, in a CRITICAL log line); this makes the same request through
+    ``Bot._post`` (the call ``get_updates`` itself makes, with the same getUpdates timeouts).
+    """
+    result = await bot._post(
+        "getUpdates",
+        {"offset": offset, "timeout": timeout, "limit": limit, "allowed_updates": list(Update.ALL_TYPES)},
+    )
+    return list(result) if isinstance(result, list) else []
 
 
 class ChatSerializer:
@@ -100,7 +135,7 @@ class ChatSerializer:
 async def handle_update(app: Application, services: Services, update: Update) -> None:
     """Process one update unless it was handled before (a redelivery after a crash)."""
     if services.state.was_handled(update.update_id):
-        log.info("update=%d already handled; skipped", update.update_id)
+        log.info("update=%d repeated (already handled); skipped", update.update_id)
         services.state.mark_handled(update.update_id)
         return
     await app.process_update(update)
@@ -174,18 +209,12 @@ async def poll(app: Application, services: Services, stop: asyncio.Event) -> Non
     offset: int | None = None
     backoff = 0.2
     await app.bot.delete_webhook(drop_pending_updates=False)
-    leftovers = [Update.de_json(data, app.bot) for data in state.inbox()]
-    if leftovers:
-        log.info("replaying %d update(s) received before the last stop", len(leftovers))
-        for update in leftovers:
-            dispatcher.dispatch(update)
+    replay_inbox(app, services, dispatcher)
     while not stop.is_set():
         await dispatcher.wait_below(max_in_flight)
         try:
-            updates = await unless_stopped(
-                app.bot.get_updates(offset=offset, timeout=tg.poll_timeout, allowed_updates=Update.ALL_TYPES), stop
-            )
-            if updates is None:
+            raw = await unless_stopped(fetch_raw_updates(app.bot, offset=offset, timeout=tg.poll_timeout), stop)
+            if raw is None:
                 break
         except (InvalidToken, Forbidden):
             raise
@@ -202,19 +231,42 @@ async def poll(app: Application, services: Services, stop: asyncio.Event) -> Non
             backoff = min(backoff * 2, 30.0)
             continue
         backoff = 0.2
+        ids = [d["update_id"] for d in raw if isinstance(d, dict) and is_update_id(d.get("update_id"))]
+        updates = [u for u in (parse_update(d, app.bot) for d in raw) if u is not None]
         if updates:
             fresh = state.enqueue([(u.update_id, u.to_json()) for u in updates])
             for update in updates:
                 if update.update_id in fresh:
                     dispatcher.dispatch(update)
-            offset = updates[-1].update_id + 1
+                else:
+                    log.info("update=%d repeated (already received); skipped", update.update_id)
+        if ids:
+            offset = max(ids) + 1  # acknowledges the skipped ones too
+        elif raw:
+            log.error("getUpdates returned %d update(s) without a usable update_id; cannot acknowledge them",
+                      len(raw))
+            await sleep_or_stop(stop, 5.0)
         if tg.poll_interval:
             await sleep_or_stop(stop, tg.poll_interval)
     await dispatcher.drain(timeout=10.0)
     if offset is not None:
         # Acknowledge what was fetched (it is in the inbox), so a restart does not fetch it again.
+        # Raw, so an unparsable update next in line cannot log a batch with user text (PTB's CRITICAL line).
         with contextlib.suppress(Exception):
-            await app.bot.get_updates(offset=offset, timeout=0, limit=1)
+            await fetch_raw_updates(app.bot, offset=offset, timeout=0, limit=1)
+
+
+def replay_inbox(app: Application, services: Services, dispatcher: Dispatcher) -> None:
+    """Handle updates received before the last stop; one that no longer parses is dropped from the inbox."""
+    leftovers = services.state.inbox()
+    if leftovers:
+        log.info("replaying %d update(s) received before the last stop", len(leftovers))
+    for data in leftovers:
+        update = parse_update(data, app.bot)
+        if update is not None:
+            dispatcher.dispatch(update)
+        elif isinstance(data, dict) and is_update_id(data.get("update_id")):
+            services.state.mark_handled(data["update_id"])
 
 
 async def unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
@@ -226,8 +278,12 @@ async def unless_stopped(work: Awaitable[T], stop: asyncio.Event) -> T | None:
     if task in done:
         return task.result()
     task.cancel()
-    with contextlib.suppress(BaseException):
+    try:
         await task
+    except asyncio.CancelledError:
+        pass
+    except Exception as exc:  # it failed while being stopped: say so, the stop goes on
+        log.warning("a call cut short by the stop failed: %s: %s", type(exc).__name__, exc)
     return None
 
 

@@ -106,8 +106,8 @@ async def on_reload(update: Update, context: Context) -> None:
     try:
         await svc.reload(force=True)
         reply = svc.renderer.reloaded(len(svc.answerer.matcher), locale)
-    except Exception as exc:
-        log.error("reload failed, still serving the previous archive: %s", exc)
+    except Exception:
+        log.exception("reload failed, still serving the previous archive")
         reply = svc.renderer.fixed("error", locale)
         ok = False
     await send_all(update, context, [reply])

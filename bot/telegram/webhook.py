@@ -1,9 +1,17 @@
 """Webhook mode: an aiohttp server that Telegram (or a reverse proxy) posts updates to.
 
 Every request must carry ``X-Telegram-Bot-Api-Secret-Token`` equal to the configured secret
-(compared in constant time); anything else gets 403 and is not parsed. An update is answered
-*before* the 200 goes back, so Telegram redelivers it if the process dies first; redeliveries
-already handled are recognised by the state store. ``GET /healthz`` reports liveness.
+(compared in constant time, as bytes: any header value, ASCII or not, that differs gets 403) and
+is not parsed otherwise. An update is answered *before* the 200 goes back, so Telegram
+redelivers it if the process dies first; redeliveries already handled are recognised by the
+state store. ``GET /healthz`` reports liveness.
+
+What is not an update gets 400: a body that is not a JSON object, or whose ``update_id`` is not an
+integer in 0..2**63-1 (Telegram never sends one). An update with a good ``update_id`` that
+python-telegram-bot cannot parse (a newer or older Bot API's shape) gets **200** and is skipped,
+logged with only its update_id and top-level keys: an error status would make Telegram send it
+again and again and hold that chat's queue. A client slower than ``webhook.read_timeout`` with
+its headers (the server's keep-alive time-out) or its body is cut off (408).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.telegram.context import Services
-from bot.telegram.delivery import ChatSerializer, handle_batch
+from bot.telegram.delivery import ChatSerializer, describe_raw, handle_batch, is_update_id, parse_update
 
 log = logging.getLogger("bot.telegram.webhook")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -34,20 +42,28 @@ def make_web_app(app: Application, services: Services) -> web.Application:
     path = "/" + wh.url_path.strip("/")
 
     async def receive(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, secret):
             log.warning("webhook request with a missing or wrong secret token refused (from %s)", request.remote)
             return web.Response(status=403, text="forbidden")
         if request.content_length is not None and request.content_length > MAX_BODY:
             return web.Response(status=413, text="too large")
         try:
-            data = await request.json(loads=json.loads)
-            update = Update.de_json(data, app.bot)
-        except Exception:  # malformed JSON or not an Update: tell the sender, keep serving
+            body = await asyncio.wait_for(request.read(), timeout=wh.read_timeout)
+        except TimeoutError:
+            log.warning("webhook request body not received within %.0fs; closed (from %s)", wh.read_timeout,
+                        request.remote)
+            return web.Response(status=408, text="request timeout", headers={"Connection": "close"})
+        try:
+            data = json.loads(body)
+        except ValueError:  # malformed JSON (or not UTF-8): tell the sender, keep serving
             return web.Response(status=400, text="not a Telegram update")
-        if update is None:
+        if not isinstance(data, dict) or not is_update_id(data.get("update_id")):
+            log.warning("webhook request without a valid update_id refused: %s", describe_raw(data))
             return web.Response(status=400, text="not a Telegram update")
-        await handle_batch(app, services, serializer, [update])
+        update = parse_update(data, app.bot)
+        if update is not None:
+            await handle_batch(app, services, serializer, [update])
         return web.Response(status=200, text="ok")
 
     async def healthz(_: web.Request) -> web.Response:
@@ -68,7 +84,8 @@ def make_web_app(app: Application, services: Services) -> web.Application:
 async def run_webhook(app: Application, services: Services, stop: asyncio.Event) -> None:
     """Listen where configured, register the webhook with Telegram, serve until ``stop``."""
     wh = services.config.telegram.webhook
-    runner = web.AppRunner(make_web_app(app, services), access_log=None)
+    runner = web.AppRunner(make_web_app(app, services), access_log=None, keepalive_timeout=wh.read_timeout,
+                           lingering_time=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host=wh.listen, port=wh.port)
     await site.start()

@@ -8,6 +8,7 @@ letter, and old letters keep decoding):
 ``q:<id>``             open question ``id`` (answers from the first)
 ``q:<id>:<offset>``    open question ``id`` showing answers from ``offset`` (0-based)
 ``a:<id>:<index>``     whole answer ``index`` (0-based) of question ``id``
+``a:<id>:<index>:<p>`` the same, from part ``p`` on (the "continue" button of a very long answer)
 ``r:<id>:<i>:<chk>``   related link ``i`` of question ``id`` that is *not* in the archive:
                        search its title; ``chk`` = ``title_check(title)`` detects a changed list
 ``p:<id>:<chk>``       previous discussion of ``id``, not in the archive: search its title
@@ -23,7 +24,8 @@ letter, and old letters keep decoding):
 =====================  ==============================================================
 
 Links that *are* in the archive get a plain ``q:<target id>`` button. ``decode`` never raises.
-Deep links: ``/start q_<id>``.
+Deep links: ``/start q_<id>``. Ids follow the one rule of :mod:`bot.archive.ids` (at most 32 of
+``a-z 0-9 _ -``); numbers go up to :data:`MAX_NUMBER`, so the longest data is 48 bytes.
 """
 
 from __future__ import annotations
@@ -37,14 +39,16 @@ import zlib
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.archive.ids import ID_PATTERN
+from bot.archive.ids import is_valid_id as _is_valid_id
 from bot.models import Link, Question
 
 MAX_BYTES = 64
-MAX_NUMBER = 9999
-"""Largest offset/index a button carries (answers and related lists are far shorter)."""
+MAX_NUMBER = 999_999
+"""Largest offset/index/part a button carries."""
 
-_ID = r"[a-z0-9]{1,16}"
-_NUM = r"0|[1-9][0-9]{0,3}"
+_ID = ID_PATTERN
+_NUM = r"0|[1-9][0-9]{0,5}"
 _CHK = r"[0-9a-z]{4}"
 _QCHK = r"[0-9a-z]{8}"
 _TOTAL = r"0|[1-9][0-9]{0,6}"
@@ -53,7 +57,7 @@ ID_RE = re.compile(_ID, re.ASCII)
 _CHK_RE = re.compile(_CHK, re.ASCII)
 _PATTERNS = {
     "q": re.compile(rf"q:({_ID})(?::({_NUM}))?", re.ASCII),
-    "a": re.compile(rf"a:({_ID}):({_NUM})", re.ASCII),
+    "a": re.compile(rf"a:({_ID}):({_NUM})(?::({_NUM}))?", re.ASCII),
     "r": re.compile(rf"r:({_ID}):({_NUM}):({_CHK})", re.ASCII),
     "p": re.compile(rf"p:({_ID}):({_CHK})", re.ASCII),
     "n": re.compile(rf"n:({_ID}):({_CHK})", re.ASCII),
@@ -67,8 +71,8 @@ _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def is_valid_id(value: object) -> bool:
-    """True for a question id this codec can carry: ``[a-z0-9]{1,16}``."""
-    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
+    """True for a question id this codec can carry: the one id rule of :mod:`bot.archive.ids`."""
+    return _is_valid_id(value)
 
 
 def _check_id(value: str) -> None:
@@ -125,14 +129,16 @@ class Open:
 
 @dataclass(frozen=True)
 class FullAnswer:
-    """Show the whole answer ``index`` (0-based) of question ``id``."""
+    """Show the whole answer ``index`` (0-based) of question ``id``, from part ``part`` (0-based) on."""
 
     id: str
     index: int
+    part: int = 0
 
     def __post_init__(self) -> None:
         _check_id(self.id)
         _check_number(self.index, "index")
+        _check_number(self.part, "part")
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,7 @@ def encode(action: Action) -> str:
     if isinstance(action, Open):
         data = f"q:{action.id}" if action.offset == 0 else f"q:{action.id}:{action.offset}"
     elif isinstance(action, FullAnswer):
-        data = f"a:{action.id}:{action.index}"
+        data = f"a:{action.id}:{action.index}" + (f":{action.part}" if action.part else "")
     elif isinstance(action, Related):
         data = f"r:{action.id}:{action.index}:{action.check}"
     elif isinstance(action, Neighbour):
@@ -266,7 +272,7 @@ def decode(data: object) -> Action | None:
     if kind == "q":
         return Open(m.group(1), int(m.group(2) or 0))
     if kind == "a":
-        return FullAnswer(m.group(1), int(m.group(2)))
+        return FullAnswer(m.group(1), int(m.group(2)), int(m.group(3) or 0))
     if kind == "r":
         return Related(m.group(1), int(m.group(2)), m.group(3))
     if kind == "c":

@@ -173,6 +173,26 @@ def _paragraphs(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
 
 
+WINDOW_CHARS = 3000
+"""A very long answer is cut into windows of about this many characters; one window makes one message as a rule."""
+
+
+def _windows(text: str, size: int) -> list[tuple[int, int]]:
+    """(start, end) of consecutive windows of ``text``, cut after a line end in a window's last fifth
+    where there is one (``str.rfind``: cheap even for an answer of many megabytes)."""
+    out: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + size)
+        if end < n:
+            cut = text.rfind("\n", start + size * 4 // 5, end)
+            if cut > start:
+                end = cut + 1
+        out.append((start, end))
+        start = end
+    return out
+
+
 def _one_line(text: str) -> str:
     return " ".join(clean(text).split())
 
@@ -359,7 +379,7 @@ class Renderer:
                 source = cv(source[: s.answer_chars + CONVERT_MARGIN]) if cv is not _same else source
                 body, trimmed = trim_at_sentence(source or t.empty_answer, s.answer_chars, max_units=per_answer)
                 blocks.append(f"{heading}\n{escape(body)}")
-                if trimmed:
+                if trimmed and offset + k <= cb.MAX_NUMBER:
                     index = offset + k
                     full_buttons.append(
                         Button(t.read_full.format(n=index + 1), data=cb.encode(cb.FullAnswer(q.id, index)))
@@ -368,7 +388,7 @@ class Renderer:
 
         rows: list[tuple[Button, ...]] = _rows(full_buttons, 4)
         remaining = total - offset - len(shown)
-        if remaining > 0:
+        if remaining > 0 and offset + len(shown) <= cb.MAX_NUMBER:
             more = cb.Open(q.id, offset + len(shown))
             rows.append((Button(t.more_answers.format(k=remaining), data=cb.encode(more)),))
         neighbours = [b for d in ("prev", "next") if (b := self._neighbour_button(q, d, t))]
@@ -419,35 +439,58 @@ class Renderer:
             buttons.append(Button(label, data=cb.encode(action)))
         return Reply(text, tuple(_rows(buttons, per_row)))
 
-    def answer_full(self, q: Question, index: int, *, locale: str | None = None) -> list[Reply]:
+    def answer_full(
+        self, q: Question, index: int, *, locale: str | None = None, part: int = 0, max_parts: int | None = None
+    ) -> list[Reply]:
         """The whole answer ``q.answers[index]`` (0-based), split into as many messages as needed.
 
         Parts are numbered "(i/n)" when there are several; the last one has "back to the question"
         (the page that contains this answer) and "next answer" buttons. Raises IndexError for an
         index outside ``q.answers`` (a stale button: answer the callback with ``stale()``).
+
+        With ``max_parts``, at most that many parts from ``part`` (0-based) on, and a "continue
+        reading" button for the rest: one press never sends thousands of messages. An answer longer
+        than ``max_parts`` windows of :data:`WINDOW_CHARS` is cut into such windows first (a part is
+        then a window), so a press renders only what it sends, whatever the answer's size.
         """
         if not 0 <= index < len(q.answers):
             raise IndexError(f"question {q.id} has no answer {index}")
         t = self._t(locale)
         cv = self._cv(locale)
         answer = q.answers[index]
-        markup = (
+        head = (
             f"<b>{escape(self._title(cv(q.title), t))}</b>\n"
             f"<b>#{index + 1}</b> · <i>{escape(self._author(answer, t))}</i>\n\n"
-            f"{escape(_paragraphs(cv(answer.text)) or t.empty_answer)}"
         )
-        counter_room = _cost(f"\n\n<i>{escape(t.part.format(i=9999, n=9999))}</i>")
-        parts = split_html(markup, MESSAGE_LIMIT - counter_room)
-        if len(parts) > 1:
-            parts = [
-                f"{p}\n\n<i>{escape(t.part.format(i=i, n=len(parts)))}</i>" for i, p in enumerate(parts, 1)
-            ]
+        counter_room = _cost(f"\n\n<i>{escape(t.part.format(i=999_999, n=999_999))}</i>")
+        limit = MESSAGE_LIMIT - counter_room
+        numbered: list[tuple[int, str]] = []  # (part number, message markup)
+        if max_parts is None or len(answer.text) <= max_parts * WINDOW_CHARS:
+            parts = split_html(head + escape(_paragraphs(cv(answer.text)) or t.empty_answer), limit)
+            total = len(parts)
+            end = total if max_parts is None else min(total, part + max_parts)
+            numbered = [(k, parts[k]) for k in range(part, end)]
+        else:
+            windows = _windows(answer.text, WINDOW_CHARS)
+            total = len(windows)
+            end = min(total, part + max_parts)
+            for k in range(part, end):
+                start, stop = windows[k]
+                body = escape(_paragraphs(cv(answer.text[start:stop])) or "…")
+                numbered += [(k, p) for p in split_html((head if k == 0 else "") + body, limit)]
+        if not numbered:
+            raise IndexError(f"answer {index} of question {q.id} has no part {part}")
+        if total > 1:
+            numbered = [(k, f"{p}\n\n<i>{escape(t.part.format(i=k + 1, n=total))}</i>") for k, p in numbered]
         page = index - index % self.settings.answers_per_message
-        last_row = [Button(t.back_to_question, data=cb.encode(cb.Open(q.id, page)))]
-        if index + 1 < len(q.answers):
+        last_row = [Button(t.back_to_question, data=cb.encode(cb.Open(q.id, min(page, cb.MAX_NUMBER))))]
+        if end < total and end <= cb.MAX_NUMBER:
+            last_row.append(Button(t.continue_reading.format(i=end + 1, n=total),
+                                   data=cb.encode(cb.FullAnswer(q.id, index, end))))
+        elif index + 1 < len(q.answers) and index + 1 <= cb.MAX_NUMBER:
             last_row.append(Button(t.next_answer, data=cb.encode(cb.FullAnswer(q.id, index + 1))))
-        replies = [Reply(p) for p in parts[:-1]]
-        replies.append(Reply(parts[-1], (tuple(last_row),)))
+        replies = [Reply(p) for _, p in numbered[:-1]]
+        replies.append(Reply(numbered[-1][1], (tuple(last_row),)))
         return replies
 
     # -- matching outcomes ----------------------------------------------------------------------
@@ -587,6 +630,12 @@ class Renderer:
     def stale(self, locale: str | None = None) -> str:
         """Plain alert text (≤ 200 chars) for ``answerCallbackQuery`` on a button whose target changed."""
         return self._t(locale).stale[:ALERT_LIMIT]
+
+    def alert(self, key: str, locale: str | None = None) -> str:
+        """Plain alert text (≤ 200 chars) of a fixed string, e.g. ``rate_limited`` for a button press."""
+        if key not in self.FIXED:
+            raise KeyError(key)
+        return getattr(self._t(locale), key)[:ALERT_LIMIT]
 
     # -- admin and inline -----------------------------------------------------------------------
 
