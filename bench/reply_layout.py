@@ -13,7 +13,8 @@ import statistics
 import _common  # noqa: F401 - puts the repository on sys.path
 
 from bot.storage.store import Store
-from bot.ui.render import Renderer, RenderSettings
+from bot.ui.render import Renderer
+from bot.ui.reply import RenderSettings
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ from bot.storage.ingest import ingest
 from bot.storage.state import Rewording, StateStore
 from bot.storage.store import Store, StoreError
 from bot.ui.htmltext import visible_text
-from bot.ui.render import Renderer, RenderSettings, traditional_converter
+from bot.ui.render import Renderer
+from bot.ui.reply import RenderSettings, traditional_converter
 
 DEFAULT_CONFIG = os.path.join("config", "example.yaml")
 EXIT_USAGE = 2

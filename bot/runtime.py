@@ -15,7 +15,8 @@ from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
 from bot.telegram.app import EXIT_FAILURE, build_application, serve
 from bot.telegram.context import Services, UserRateLimit
-from bot.ui.render import Renderer, RenderSettings, traditional_converter
+from bot.ui.render import Renderer
+from bot.ui.reply import RenderSettings, traditional_converter
 
 log = logging.getLogger("bot.runtime")
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bot.config import ConfigError, load_config, parse_config
-from bot.ui.render import RenderSettings
+from bot.ui.reply import RenderSettings
 
 ROOT = Path(__file__).parent.parent
 TOKEN = "987654321:AAFakeTokenForTestsOnly_abcdefghijk"

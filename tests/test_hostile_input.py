@@ -11,7 +11,8 @@ from bot.archive.parse import parse_page
 from bot.search.analysis import Normalizer
 from bot.search.matcher import Matcher
 from bot.storage.store import Store
-from bot.ui.render import Renderer, RenderSettings
+from bot.ui.render import Renderer
+from bot.ui.reply import RenderSettings
 from tests.pages import make_page
 
 # Control characters, bidi marks, zero-width joiners, surrogate neighbours, emoji sequences, HTML.

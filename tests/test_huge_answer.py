@@ -9,7 +9,8 @@ import time
 
 from bot.models import Answer, Question
 from bot.ui import callback_data as cb
-from bot.ui.render import Renderer, RenderSettings
+from bot.ui.render import Renderer
+from bot.ui.reply import RenderSettings
 from tests.harness import SAMPLE, running_bot
 
 USER, OTHER = 8181, 8282

@@ -22,7 +22,8 @@ from bot.ui.htmltext import (
     utf16_len,
     visible_text,
 )
-from bot.ui.render import Button, InlineItem, Renderer, RenderSettings, Reply
+from bot.ui.render import Renderer
+from bot.ui.reply import Button, InlineItem, RenderSettings, Reply
 
 QID = "k3x9q2mfa7c1"
 EVIL = '<script>alert("x")</script> & &amp; <b>'
@@ -507,7 +508,7 @@ def test_inline_description_is_the_start_of_the_top_answer(r: Renderer) -> None:
 
 
 def test_reply_and_button_refuse_to_break_telegram_limits() -> None:
-    from bot.ui.render import Button
+    from bot.ui.reply import Button
 
     with pytest.raises(ValueError):
         Reply("😀" * 2049)

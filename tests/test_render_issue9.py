@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from bot.i18n import LOCALES, strings
 from bot.models import Answer, Band, Decision, Hit, Link, Outcome, Question, TopicPage
 from bot.ui import callback_data as cb
-from bot.ui.render import SMALLTALK_KINDS, Renderer, traditional_converter
+from bot.ui.render import Renderer
+from bot.ui.reply import SMALLTALK_KINDS, traditional_converter
 from tests.test_render import all_buttons, check_reply
 
 QID = "k3x9q2mfa7c1"

@@ -21,7 +21,8 @@ from bot.telegram.context import Services
 from bot.telegram.delivery import RetryingRateLimiter, poll, sleep_or_stop, unless_stopped
 from bot.telegram.handlers import register, set_commands
 from bot.telegram.webhook import run_webhook
-from bot.ui.render import Renderer, RenderSettings
+from bot.ui.render import Renderer
+from bot.ui.reply import RenderSettings
 
 log = logging.getLogger("bot.telegram.app")
 EXIT_OK = 0

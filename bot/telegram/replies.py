@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.i18n import pick_locale
 from bot.telegram.context import Services
 from bot.ui.htmltext import visible_text
-from bot.ui.render import Button, Reply
+from bot.ui.reply import Button, Reply
 
 log = logging.getLogger("bot.telegram.handlers")
 Context = ContextTypes.DEFAULT_TYPE
