@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from bot.config import Config
 from bot.models import Band, Decision, Outcome, Question
@@ -18,14 +18,22 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 
+#: An update touching more than this share of the questions rebuilds the index in full instead.
+UPDATE_MAX_SHARE = 0.25
+
+
 def load_matcher(
     store: Store,
     index_path: str,
     *,
     aliases: Mapping[str, str] | None = None,
     settings: MatcherSettings | None = None,
+    changed: Collection[str] | None = None,
+    previous: str | None = None,
 ) -> Matcher:
-    """The saved index if it matches the store's fingerprint, else a fresh build saved for next time."""
+    """The saved index if it matches the store's fingerprint; else, when ``changed`` (the question ids an
+    ingest touched) and ``previous`` (the store's fingerprint before it) are given and the saved index is
+    that previous one, the index updated for those questions; else a fresh build.  Saved for next time."""
     fingerprint = store.fingerprint()
     started = time.perf_counter()
     matcher = Matcher.load(index_path, fingerprint, aliases=aliases, settings=settings)
@@ -33,8 +41,14 @@ def load_matcher(
         log.info("index loaded from %s (%d questions) in %.2fs", index_path, len(matcher),
                  time.perf_counter() - started)
         return matcher
-    matcher = Matcher.from_titles(store.iter_titles(), aliases=aliases, settings=settings)
-    log.info("index built (%d questions) in %.2fs", len(matcher), time.perf_counter() - started)
+    if changed is not None and previous is not None:
+        matcher = _updated(store, index_path, previous, changed, aliases=aliases, settings=settings)
+        if matcher is not None:
+            log.info("index updated for %d changed questions (%d questions) in %.2fs", len(changed),
+                     len(matcher), time.perf_counter() - started)
+    if matcher is None:
+        matcher = Matcher.from_titles(store.iter_titles(), aliases=aliases, settings=settings)
+        log.info("index built (%d questions) in %.2fs", len(matcher), time.perf_counter() - started)
     try:
         matcher.save(index_path, fingerprint)  # atomic: a temp file renamed into place
     except OSError as exc:
@@ -42,9 +56,30 @@ def load_matcher(
     return matcher
 
 
-def open_matcher(cfg: Config, store: Store) -> Matcher:
-    """The matcher the config asks for, over ``store``'s archive (the saved index when current)."""
-    return load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases, settings=cfg.matcher)
+def _updated(
+    store: Store,
+    index_path: str,
+    previous: str,
+    changed: Collection[str],
+    *,
+    aliases: Mapping[str, str] | None,
+    settings: MatcherSettings | None,
+) -> Matcher | None:
+    """The previous index updated for ``changed``; None when there is none or a full build is due."""
+    old = Matcher.load(index_path, previous, aliases=aliases, settings=settings)
+    if old is None or len(changed) > max(1000, UPDATE_MAX_SHARE * len(old)):
+        return None
+    return old.updated(changed, store.iter_titles_of(changed))
+
+
+def open_matcher(
+    cfg: Config, store: Store, *, changed: Collection[str] | None = None, previous: str | None = None
+) -> Matcher:
+    """The matcher the config asks for, over ``store``'s archive (the saved index when current; updated
+    for ``changed`` questions when it was current at fingerprint ``previous``)."""
+    return load_matcher(
+        store, cfg.archive.index_path, aliases=cfg.aliases, settings=cfg.matcher, changed=changed, previous=previous
+    )
 
 
 class Answerer:

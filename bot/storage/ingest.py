@@ -33,6 +33,8 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     total_questions: int = 0
     total_answers: int = 0
+    #: ids of the questions this run added, changed or removed (for an incremental index update)
+    changed_ids: set[str] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -96,6 +98,7 @@ def ingest(
     report = IngestReport()
     roots = list(paths)
     seen: set[str] = set()  # only filled for --prune, so memory stays flat on large archives
+    store.track_changes()
     with store.transaction():
         for root in roots:
             if not os.path.exists(root):
@@ -116,6 +119,7 @@ def ingest(
                             report.removed_files += 1
         if report.changed:
             store.bump_version()
+        report.changed_ids = store.changed_ids() or set()
     counts = store.counts()
     report.total_questions, report.total_answers = counts.questions, counts.answers
     if progress is not None:
