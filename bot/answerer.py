@@ -69,7 +69,7 @@ def _updated(
     old = Matcher.load(index_path, previous, aliases=aliases, settings=settings)
     if old is None or len(changed) > max(1000, UPDATE_MAX_SHARE * len(old)):
         return None
-    return old.updated(changed, store.iter_titles_of(changed))
+    return old.updated(changed, store.iter_titles_of)
 
 
 def open_matcher(

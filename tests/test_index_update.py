@@ -60,6 +60,10 @@ def _pairs(archive: dict[str, list[str]]) -> list[tuple[str, str]]:
     return [(k, t) for k in sorted(archive) for t in archive[k]]
 
 
+def _titles_of(archive: dict[str, list[str]]):
+    return lambda keys: [(k, t) for k in sorted(keys) for t in archive.get(k, [])]
+
+
 def _assert_same(a: Matcher, b: Matcher) -> None:
     for name in ARRAYS:
         x, y = getattr(a._data, name), getattr(b._data, name)
@@ -83,7 +87,7 @@ def _edit(rng: random.Random, archive: dict[str, list[str]], fresh: list[str]) -
             del archive[k]
         elif op < 0.8:
             k = rng.choice(keys)
-            archive[k] = [rng.choice(TITLES) + rng.choice(["", "呢", "啊到底"])]
+            archive[k] = [rng.choice(TITLES) + rng.choice(["", "呢", "啊到底", " rust 版", " golang", "go 语言"])]
         else:
             k = rng.choice(keys)
             archive[k] = [*archive[k], rng.choice(TITLES)]
@@ -99,7 +103,7 @@ def test_incremental_updates_equal_a_full_rebuild_on_random_edits(seed):
     m = Matcher.from_titles(_pairs(archive))
     for _ in range(4):
         changed = _edit(rng, archive, fresh)
-        updated = m.updated(changed, [(k, t) for k in sorted(changed) for t in archive.get(k, [])])
+        updated = m.updated(changed, _titles_of(archive))
         assert updated is not None
         _assert_same(updated, Matcher.from_titles(_pairs(archive)))
         m = updated
@@ -108,20 +112,35 @@ def test_incremental_updates_equal_a_full_rebuild_on_random_edits(seed):
 def test_update_that_removes_everything_and_adds_back():
     archive = {"a": [TITLES[0]], "b": [TITLES[1]]}
     m = Matcher.from_titles(_pairs(archive))
-    empty = m.updated({"a", "b"}, [])
+    empty = m.updated({"a", "b"}, _titles_of({}))
     assert empty is not None and len(empty) == 0 and empty.search(TITLES[0]) == []
-    back = empty.updated({"c"}, [("c", TITLES[2])])
+    back = empty.updated({"c"}, _titles_of({"c": [TITLES[2]]}))
     assert back is not None
     _assert_same(back, Matcher.from_titles([("c", TITLES[2])]))
 
 
-def test_update_is_refused_when_the_archive_words_change():
+def test_a_word_that_comes_and_goes_retokenises_the_titles_that_have_it():
     archive = {f"q{i}": [t] for i, t in enumerate(TITLES[:12])}
+    archive["r0"] = ["学zqx编程难吗"]  # tokenised 学/zqx/编程 without the word zq, 学/zq/x/编程 with it
     m = Matcher.from_titles(_pairs(archive))
-    # "rust" appears in one title, then in two: the tokenizer would gain a word
-    once = m.updated({"r1"}, [("r1", "rust 难学吗")])
-    assert once is not None
-    assert once.updated({"r2"}, [("r2", "rust 和 go 哪个好")]) is None
+    steps = [
+        {"r1": ["zq 和 go 哪个好"]},  # zq in one title
+        {"r2": ["zq 难学吗"]},  # in two: the tokenizer gains it, r0 must be re-analysed
+        {"r1": []},  # and loses it again
+        {"q6": ["如何评价 python 的类型注解和 zq"], "r1": ["zq 是什么"]},
+    ]
+    for step in steps:
+        for k, ts in step.items():
+            if ts:
+                archive[k] = ts
+            else:
+                archive.pop(k, None)
+        m2 = m.updated(set(step), _titles_of(archive))
+        assert m2 is not None
+        full = Matcher.from_titles(_pairs(archive))
+        _assert_same(m2, full)
+        m = m2
+    assert "zq" in m._data.extra_words
 
 
 def test_saved_updated_index_loads_with_the_same_results(tmp_path):
@@ -129,7 +148,7 @@ def test_saved_updated_index_loads_with_the_same_results(tmp_path):
     m = Matcher.from_titles(_pairs(archive))
     archive["q3"] = ["如何看待大家觉得跑男好看"]
     del archive["q4"]
-    updated = m.updated({"q3", "q4"}, [("q3", "如何看待大家觉得跑男好看")])
+    updated = m.updated({"q3", "q4"}, _titles_of(archive))
     assert updated is not None
     updated.save(tmp_path / "i.bin", "fp")
     loaded = Matcher.load(tmp_path / "i.bin", "fp")

@@ -304,8 +304,14 @@ class Analyzer:
         new = [w for w in dict.fromkeys(words) if w and " " not in w and w not in self.extra_words]
         tok = self._tok
         for w in new:
-            freq = tok.suggest_freq(w, tune=False) if _CJK_RE.search(w) else 0
+            cjk = _CJK_RE.search(w)
+            freq = tok.suggest_freq(w, tune=False) if cjk else 0
+            total = tok.total
             tok.add_word(w, freq=max(freq, tok.FREQ.get(w) or 0, 100))
+            if not cjk:
+                # a word without CJK leaves jieba's total alone, so it changes only the tokens of texts
+                # that contain it (what lets an incremental index update add or drop archive words)
+                tok.total = total
         self.extra_words = self.extra_words + tuple(new)
 
     def normalize(self, text: object) -> str:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import jieba
 import numpy as np
@@ -113,13 +113,24 @@ class Matcher:
         )
         return cls(data, analyzer, aliases, settings)
 
-    def updated(self, changed: Iterable[str], pairs: Iterable[tuple[str, str]]) -> Matcher | None:
-        """This matcher after the questions ``changed`` were replaced by ``pairs`` (their current titles,
-        in key order as the store lists them; none for a removed question): the same index a full
-        rebuild gives, in time proportional to the change plus a numpy pass over the arrays.  None when
-        only a full rebuild is right (the archive's words, and so the tokenizer, changed)."""
-        data = update_index(self._data, self._an, changed, pairs, title_max_chars=TITLE_MAX_CHARS)
-        return None if data is None else type(self)(data, self._an, self._raw_aliases, self.settings)
+    def updated(
+        self, changed: Iterable[str], titles_of: Callable[[Collection[str]], Iterable[tuple[str, str]]]
+    ) -> Matcher | None:
+        """This matcher after the questions ``changed`` changed in the archive: ``titles_of(keys)`` gives
+        the current ``(key, title)`` pairs of some keys in key order, main title first, as
+        ``Store.iter_titles_of`` does (none for a removed key).  The same index a full rebuild gives, in
+        time proportional to the change plus a numpy pass over the arrays; None when the index cannot
+        tell (an index without its archive words, or not in key order): then rebuild in full."""
+
+        def analyzer_with(words: list[str]) -> Analyzer:
+            an = Analyzer(self.settings.max_query_chars)
+            an.add_words([*_alias_words(self._raw_aliases, an), *words])
+            return an
+
+        got = update_index(
+            self._data, self._an, changed, titles_of, title_max_chars=TITLE_MAX_CHARS, analyzer_with=analyzer_with
+        )
+        return None if got is None else type(self)(got[0], got[1], self._raw_aliases, self.settings)
 
     def save(self, path: str | os.PathLike[str], fingerprint: str) -> None:
         """Write the index to ``path`` (atomically), tagged with ``fingerprint``."""

@@ -11,14 +11,18 @@ every document's idf-weighted total, and ties in the matcher are broken by docum
 merge would give other scores and orders than a full rebuild.  The merge pass is bounded in memory
 (blocks of postings) and runs at numpy speed (about a second per 10^7 postings).
 
-The update is refused (None: rebuild in full) when the tokenizer would change: the archive words (ASCII
-words used by two or more titles) are part of it, so the index records each key's words.
+The archive words (ASCII words used by two or more titles) are part of the tokenizer, so the index records
+each key's words.  When an update makes a word come or go, the tokenizer changes: the keys whose titles
+contain such a word are re-analysed as well (they are found by one regex pass over the content blob), with
+an analyzer for the new words.  Texts without the word tokenise the same either way, because a word
+without CJK characters leaves jieba's frequency total alone (see ``Analyzer.add_words``).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Collection, Iterable
 
 import numpy as np
 
@@ -107,39 +111,58 @@ def _merge_postings(
     return vocab, indptr, out_post[:filled]
 
 
+def affected_keys(data: IndexData, words: Iterable[str]) -> set[str]:
+    """Keys with a document whose text may contain one of ``words`` (ASCII words): their tokens change
+    when the tokenizer gains or loses the word.  One regex pass over the content blob; a word split by
+    the tokenizer shows there with spaces, so spaces are allowed between its characters."""
+    alts = [b" ?".join(re.escape(bytes([c])) for c in w.encode("ascii")) for w in sorted(set(words))]
+    if not alts or data.n_docs == 0:
+        return set()
+    text = bytes(data.content)
+    pos = [m.start() for m in re.finditer(b"|".join(alts), text)]
+    if not pos:
+        return set()
+    docs = np.searchsorted(data.content_off, np.array(pos, dtype=np.int64), side="right") - 1
+    return {data.key_at(int(k)) for k in np.unique(data.doc_key[docs])}
+
+
 def update_index(
     data: IndexData,
     analyzer: Analyzer,
     changed: Iterable[str],
-    pairs: Iterable[tuple[str, str]],
+    titles_of: Callable[[Collection[str]], Iterable[tuple[str, str]]],
     *,
     title_max_chars: int,
-) -> IndexData | None:
-    """The index after the keys ``changed`` were replaced by ``pairs`` (their current ``(key, title)``
-    pairs, in key order, main title first as the store lists them; none for a removed key).  None when
-    only a full rebuild gives the right index: the archive words (and so the tokenizer) would change, or
-    ``data`` has no record of them, or its documents are not in key order."""
+    analyzer_with: Callable[[list[str]], Analyzer],
+) -> tuple[IndexData, Analyzer] | None:
+    """The index (and the analyzer that goes with it) after the keys ``changed`` were changed in the
+    archive.  ``titles_of(keys)`` gives those keys' current ``(key, title)`` pairs in key order, main title
+    first, as the store lists them (none for a removed key).  When the archive words change, the keys
+    whose titles contain a word that came or went are re-analysed too, with ``analyzer_with(words)``: a
+    fresh analyzer for the new archive words.  None when ``data`` has no record of its archive words
+    or its documents are not in key order (then only a full build is right)."""
     if data.kwords.shape[0] == 0 or (data.n_docs and not bool(np.all(np.diff(data.doc_key) >= 0))):
         return None
-    norm = analyzer.normalizer.normalize
     kw = kwords_of(data)
     old_words = archive_words(kw)
-    new_pairs: list[tuple[str, str]] = []
     changed_set = {str(k) for k in changed}
-    new_kw: dict[str, list[str]] = {}
-    for k, t in pairs:
-        key = str(k)
-        changed_set.add(key)
-        s = norm(t, max_chars=title_max_chars)
-        new_pairs.append((key, s))
-        words = title_words(s)
-        if words:
-            new_kw.setdefault(key, []).extend(sorted(words))
+    norm = analyzer.normalizer.normalize
+    new_pairs = [(str(k), norm(t, max_chars=title_max_chars)) for k, t in titles_of(sorted(changed_set))]
     for key in changed_set:
         kw.pop(key, None)
-    kw.update(new_kw)
-    if archive_words(kw) != old_words:
-        return None
+    for key, s in new_pairs:
+        changed_set.add(key)
+        words = title_words(s)
+        if words:
+            kw.setdefault(key, []).extend(sorted(words))
+    words = archive_words(kw)
+    if words != old_words:
+        analyzer = analyzer_with(words)
+        more = affected_keys(data, set(words).symmetric_difference(old_words)) - changed_set
+        if more:
+            new_pairs += [(str(k), norm(t, max_chars=title_max_chars)) for k, t in titles_of(sorted(more))]
+            new_pairs.sort(key=lambda p: p[0])  # stable: each key's titles keep their order
+            changed_set |= more
 
     # ---- new documents, deduplicated as a full build does, grouped by key in input order
     seen: set[tuple[str, str]] = set()
@@ -199,8 +222,9 @@ def update_index(
     ddocs = np.repeat(new_doc_pos, lens)
     order = np.lexsort((ddocs, dkeys))
     vocab, indptr, postings = _merge_postings(data, remap, dkeys[order], ddocs[order])
-    return finish(
-        vocab, indptr, postings, doc_key, content, content_off, keys, key_off, data.extra_words,
+    data = finish(
+        vocab, indptr, postings, doc_key, content, content_off, keys, key_off, analyzer.extra_words,
         kwords_blob(kw),
     )
+    return data, analyzer
 
