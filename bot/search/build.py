@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
@@ -49,15 +50,18 @@ def kwords_of(data: IndexData) -> dict[str, list[str]]:
 
 class SegmentBuilder:
     """Accumulates ``(key, analysis)`` documents; :meth:`finish` returns the segment.  Documents with the
-    same key and content are merged; documents without content are skipped."""
+    same key and content are merged; documents without content are skipped.  Each run's doc ids wait in a
+    temporary file until the merge, so memory holds the final postings and one run."""
 
     def __init__(self, batch: int = BATCH) -> None:
         self._batch = batch
         self._keys = array("q")
         self._lens = array("q")
         self._texts: list[bytes] = []
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._content: list[bytes] = []
+        # each run: its terms, their counts, and where its doc ids wait in the spill file
+        self._runs: list[tuple[np.ndarray, np.ndarray, int, int]] = []
+        self._spill = tempfile.TemporaryFile(prefix="archive-bot-index-")  # noqa: SIM115 - closed by finish
+        self._content = bytearray()
         self._content_lens = array("q")
         self.doc_keys: list[str] = []
         self._seen: set[int] = set()
@@ -97,8 +101,11 @@ class SegmentBuilder:
         sk, sd = keys[order], docs[order]
         del order, keys, docs
         rv, rc = np.unique(sk, return_counts=True)
-        self._runs.append((rv, rc, sd))
-        self._content.append(b"".join(self._texts))
+        at = self._spill.seek(0, 2)
+        sd.tofile(self._spill)
+        self._runs.append((rv, rc, at, int(sd.shape[0])))
+        del sd, sk
+        self._content += b"".join(self._texts)
         self._content_lens.extend(len(t) for t in self._texts)
         self._keys, self._lens, self._texts = array("q"), array("q"), []
         self._start = self.n_docs
@@ -110,7 +117,7 @@ class SegmentBuilder:
         vocab = reduce(np.union1d, (r[0] for r in runs), np.zeros(0, np.int64)).astype(np.int64)
         counts = np.zeros(vocab.shape[0], dtype=np.int64)
         where = []
-        for rv, rc, _ in runs:
+        for rv, rc, _, _ in runs:
             g = np.searchsorted(vocab, rv)
             counts[g] += rc
             where.append(g)
@@ -119,7 +126,9 @@ class SegmentBuilder:
         postings = np.empty(int(indptr[-1]), dtype=np.uint32)
         fill = indptr[:-1].copy()
         while runs:  # runs hold ascending doc ranges: appending each run's docs keeps every term sorted
-            rv, rc, sd = runs.pop(0)
+            rv, rc, at, n = runs.pop(0)
+            self._spill.seek(at)
+            sd = np.fromfile(self._spill, dtype=np.uint32, count=n)
             g = where.pop(0)
             local = np.zeros(rc.shape[0], dtype=np.int64)
             np.cumsum(rc[:-1], out=local[1:])
@@ -127,13 +136,14 @@ class SegmentBuilder:
             fill[g] += rc
             del rv, rc, sd, g, local
         del fill
+        self._spill.close()
         keys_sorted = sorted(set(self.doc_keys))
         kidx = {k: i for i, k in enumerate(keys_sorted)}
         doc_key = np.fromiter((kidx[k] for k in self.doc_keys), dtype=np.int32, count=self.n_docs)
         del kidx
         self.doc_keys = []
-        content = np.frombuffer(b"".join(self._content), dtype=np.uint8)
-        self._content = []
+        content = np.frombuffer(self._content, dtype=np.uint8)
+        self._content = bytearray()
         content_off = np.zeros(len(self._content_lens) + 1, dtype=np.int64)
         if len(self._content_lens):
             np.cumsum(np.frombuffer(self._content_lens, dtype=np.int64), out=content_off[1:])
