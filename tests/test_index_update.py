@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import random
+import struct
 
 import jieba
 import numpy as np
@@ -15,6 +18,7 @@ from bot.answerer import load_matcher
 from bot.search import fastcut
 from bot.search.analysis import Analyzer
 from bot.search.build import SegmentBuilder, build_index
+from bot.search.index import MAGIC, open_index, verify_index
 from bot.search.matcher import Matcher
 from bot.search.segment import ARRAYS
 from bot.storage.ingest import ingest
@@ -208,3 +212,37 @@ def tok() -> jieba.Tokenizer:
 @given(text=st.text(alphabet=_CHARS, max_size=30))
 def test_fast_cut_gives_jiebas_tokens(tok, text):
     assert fastcut.lcut(tok, text) == tok.lcut(text, HMM=False)
+
+
+@pytest.fixture
+def small_store(tmp_path):
+    pages = tmp_path / "pages"
+    for i, t in enumerate(TITLES[:8]):
+        write(pages, f"p{i}.txt", make_page(t))
+    store = Store.open(str(tmp_path / "a.db"))
+    ingest(store, [str(pages)])
+    yield store
+    store.close()
+
+
+def test_old_format_index_file_is_rebuilt_and_replaced(small_store, tmp_path):
+    path = tmp_path / "index.bin"
+    header = json.dumps({"version": 1, "fingerprint": small_store.fingerprint(), "meta": {}, "end": 0,
+                         "arrays": []}).encode()
+    path.write_bytes(MAGIC + struct.pack("<Q", len(header)) + header)
+    m = load_matcher(small_store, str(path))
+    assert m.search(TITLES[3], 1)[0][0] == small_store.find_by_title(TITLES[3])
+    assert open_index(path) is not None and verify_index(path) is None
+
+
+def test_crafted_index_with_valid_crcs_is_rebuilt_on_load(small_store, tmp_path):
+    path = tmp_path / "index.bin"
+    good = Matcher.from_titles(small_store.iter_titles())
+    indptr = np.array(good._data.indptr)
+    indptr[1:3] = indptr[2:0:-1]  # descending offsets, crcs computed over them
+    Matcher(dataclasses.replace(good._data, indptr=indptr), good._an, {}, good.settings).save(
+        path, small_store.fingerprint()
+    )
+    m = load_matcher(small_store, str(path))
+    assert m.search(TITLES[3], 1)[0][0] == small_store.find_by_title(TITLES[3])
+    assert verify_index(path) is None
