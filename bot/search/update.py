@@ -76,7 +76,8 @@ def _merge_postings(
     ``(dkeys, ddocs)`` entries (sorted by key, then doc), block by block of old terms."""
     vocab_o, indptr_o, post_o = data.vocab, data.indptr, data.postings
     n_terms, n_post = int(vocab_o.shape[0]), int(post_o.shape[0])
-    cuts = np.unique(np.searchsorted(indptr_o, np.arange(CHUNK, n_post, CHUNK, dtype=np.int64)))
+    step = CHUNK // 4  # a block's temporaries: ~40 bytes per posting
+    cuts = np.unique(np.searchsorted(indptr_o, np.arange(step, n_post, step, dtype=np.int64)))
     bounds = [0, *[int(c) for c in cuts if 0 < c < n_terms], n_terms]
     out_post = np.empty(n_post + int(ddocs.shape[0]), dtype=np.uint32)  # untouched tail is never paged in
     vocabs, counts = [], []
