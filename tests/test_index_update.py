@@ -99,8 +99,10 @@ def _edit(rng: random.Random, archive: dict[str, list[str]], fresh: list[str]) -
     return changed
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_incremental_updates_equal_a_full_rebuild_on_random_edits(seed):
+@pytest.mark.parametrize("seed,block", [(1, None), (2, None), (3, None), (4, 16), (5, 40)])
+def test_incremental_updates_equal_a_full_rebuild_on_random_edits(seed, block, monkeypatch):
+    if block:  # merge the postings in many small blocks, as at 10^6 titles
+        monkeypatch.setattr("bot.search.update.CHUNK", block)
     rng = random.Random(seed)
     archive = {f"q{i:02d}": [t] for i, t in enumerate(TITLES[:20])}
     fresh = TITLES[20:]
