@@ -120,6 +120,7 @@ def ingest(
         if report.changed:
             store.bump_version()
         report.changed_ids = store.changed_ids() or set()
+    store.track_changes()  # the report keeps this run's set
     counts = store.counts()
     report.total_questions, report.total_answers = counts.questions, counts.answers
     if progress is not None:

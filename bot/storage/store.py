@@ -109,8 +109,8 @@ class Store:
         self._changed = set()
 
     def changed_ids(self) -> set[str] | None:
-        """Ids touched since :meth:`track_changes` (None when not tracking)."""
-        return None if self._changed is None else set(self._changed)
+        """Ids touched since :meth:`track_changes` (None when not tracking); the live set, not a copy."""
+        return self._changed
 
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> Store:
