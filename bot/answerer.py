@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from bot.config import Config
 from bot.models import Band, Decision, Hit, Link, Outcome, Question, TopicPage
@@ -52,7 +52,10 @@ def learned_titles(cfg: Config, store: Store, state: StateStore | None = None) -
 
 def index_fingerprint(store: Store, learned: Sequence[tuple[str, str]] = ()) -> str:
     """The store's fingerprint, plus the accepted rewordings' (so accepting one rebuilds the index)."""
-    fingerprint = store.fingerprint()
+    return _with_learned(store.fingerprint(), learned)
+
+
+def _with_learned(fingerprint: str, learned: Sequence[tuple[str, str]]) -> str:
     if not learned:
         return fingerprint
     digest = hashlib.sha256(json.dumps(sorted(learned), ensure_ascii=False).encode()).hexdigest()[:16]
@@ -64,6 +67,10 @@ def archive_fingerprint(cfg: Config, store: Store, state: StateStore | None = No
     return index_fingerprint(store, learned_titles(cfg, store, state))
 
 
+#: An update touching more than this share of the questions rebuilds the index in full instead.
+UPDATE_MAX_SHARE = 0.25
+
+
 def load_matcher(
     store: Store,
     index_path: str,
@@ -71,8 +78,12 @@ def load_matcher(
     aliases: Mapping[str, str] | None = None,
     settings: MatcherSettings | None = None,
     learned: Sequence[tuple[str, str]] = (),
+    changed: Collection[str] | None = None,
+    previous: str | None = None,
 ) -> Matcher:
-    """The saved index if it matches the store's fingerprint, else a fresh build saved for next time.
+    """The saved index if it matches the store's fingerprint; else, when ``changed`` (the question ids an
+    ingest touched) and ``previous`` (the store's fingerprint before it) are given and the saved index is
+    that previous one, the index updated for those questions; else a fresh build.  Saved for next time.
 
     ``learned`` rewordings ``(question id, query)`` are indexed like alternate titles."""
     fingerprint = index_fingerprint(store, learned)
@@ -82,8 +93,16 @@ def load_matcher(
         log.info("index loaded from %s (%d questions) in %.2fs", index_path, len(matcher),
                  time.perf_counter() - started)
         return matcher
-    matcher = Matcher.from_titles(itertools.chain(store.iter_titles(), learned), aliases=aliases, settings=settings)
-    log.info("index built (%d questions) in %.2fs", len(matcher), time.perf_counter() - started)
+    if changed is not None and previous is not None:
+        matcher = _updated(store, index_path, _with_learned(previous, learned), changed, learned,
+                           aliases=aliases, settings=settings)
+        if matcher is not None:
+            log.info("index updated for %d changed questions (%d questions) in %.2fs", len(changed),
+                     len(matcher), time.perf_counter() - started)
+    if matcher is None:
+        matcher = Matcher.from_titles(itertools.chain(store.iter_titles(), learned), aliases=aliases,
+                                      settings=settings)
+        log.info("index built (%d questions) in %.2fs", len(matcher), time.perf_counter() - started)
     try:
         matcher.save(index_path, fingerprint)  # atomic: a temp file renamed into place
     except OSError as exc:
@@ -91,17 +110,45 @@ def load_matcher(
     return matcher
 
 
-def open_matcher(cfg: Config, store: Store) -> Matcher:
-    """The matcher the config asks for, over ``store``'s archive (the saved index when current)."""
-    return open_matcher_with_fingerprint(cfg, store)[0]
+def _updated(
+    store: Store,
+    index_path: str,
+    previous: str,
+    changed: Collection[str],
+    learned: Sequence[tuple[str, str]],
+    *,
+    aliases: Mapping[str, str] | None,
+    settings: MatcherSettings | None,
+) -> Matcher | None:
+    """The previous index updated for ``changed``; None when there is none or a full build is due."""
+    old = Matcher.load(index_path, previous, aliases=aliases, settings=settings)
+    if old is None or len(changed) > max(1000, UPDATE_MAX_SHARE * len(old)):
+        return None
+
+    def titles_of(ids: Collection[str]) -> Iterator[tuple[str, str]]:
+        wanted = set(ids)
+        yield from store.iter_titles_of(wanted)
+        yield from ((qid, query) for qid, query in learned if qid in wanted)
+
+    return old.updated(changed, titles_of)
 
 
-def open_matcher_with_fingerprint(cfg: Config, store: Store) -> tuple[Matcher, str]:
+def open_matcher(
+    cfg: Config, store: Store, *, changed: Collection[str] | None = None, previous: str | None = None
+) -> Matcher:
+    """The matcher the config asks for, over ``store``'s archive (the saved index when current; updated
+    for ``changed`` questions when it was current at store fingerprint ``previous``)."""
+    return open_matcher_with_fingerprint(cfg, store, changed=changed, previous=previous)[0]
+
+
+def open_matcher_with_fingerprint(
+    cfg: Config, store: Store, *, changed: Collection[str] | None = None, previous: str | None = None
+) -> tuple[Matcher, str]:
     """:func:`open_matcher` and the fingerprint of what it was built from (archive + accepted rewordings)."""
     learned = learned_titles(cfg, store)
     fingerprint = index_fingerprint(store, learned)
     matcher = load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases, settings=cfg.matcher,
-                           learned=learned)
+                           learned=learned, changed=changed, previous=previous)
     return matcher, fingerprint
 
 

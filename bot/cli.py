@@ -85,6 +85,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with _archive(cfg, create=True) as store:
         show = None if args.quiet or not sys.stderr.isatty() else _progress(sys.stderr)
         started = time.perf_counter()
+        previous = store.fingerprint()
         report = ingest(store, paths, force=args.force, prune=args.prune, progress=show)
         elapsed = time.perf_counter() - started
         if show:
@@ -93,7 +94,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"took {elapsed:.1f}s ({report.files / max(elapsed, 1e-9):.0f} files/s); store: {cfg.archive.db}")
         if not args.no_index:
             started = time.perf_counter()
-            matcher = open_matcher(cfg, store)
+            matcher = open_matcher(cfg, store, changed=report.changed_ids, previous=previous)
             print(f"index: {len(matcher)} questions, ready in {time.perf_counter() - started:.1f}s "
                   f"({cfg.archive.index_path})")
     if report.missing:

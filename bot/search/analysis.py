@@ -30,6 +30,8 @@ import jieba
 import opencc
 from pypinyin.pinyin_dict import pinyin_dict
 
+from bot.search import fastcut
+
 #: Question frames and particles that say nothing about the topic.  They are removed as whole jieba
 #: tokens (never as substrings), and only when something else is left.
 BOILERPLATE: frozenset[str] = frozenset(
@@ -123,6 +125,8 @@ _LOW56 = (1 << 56) - 1
 _RUN_BASE = 1 << 21  # codes of non-CJK runs: 2^21 + 21-bit crc
 _SYL_BASE = 1 << 22  # codes of pinyin syllables
 
+#: Word keys remembered per Analyzer (a blake2b per token is a tenth of a title's analysis).
+WORD_KEY_MEMO = 1 << 17
 #: How many raw characters are looked at before normalisation (bounds work on huge inputs).
 RAW_CAP_FACTOR = 4
 
@@ -291,6 +295,7 @@ class Analyzer:
         tok.initialize()
         self._tok = tok
         self._py = build_pinyin_table()
+        self._wkeys: dict[str, int] = {}  # word_key memo (bounded: cleared when full)
         self.extra_words: tuple[str, ...] = ()
         self.add_words(extra_words)
 
@@ -299,8 +304,14 @@ class Analyzer:
         new = [w for w in dict.fromkeys(words) if w and " " not in w and w not in self.extra_words]
         tok = self._tok
         for w in new:
-            freq = tok.suggest_freq(w, tune=False) if _CJK_RE.search(w) else 0
+            cjk = _CJK_RE.search(w)
+            freq = tok.suggest_freq(w, tune=False) if cjk else 0
+            total = tok.total
             tok.add_word(w, freq=max(freq, tok.FREQ.get(w) or 0, 100))
+            if not cjk:
+                # a word without CJK leaves jieba's total alone, so it changes only the tokens of texts
+                # that contain it (what lets an incremental index update add or drop archive words)
+                tok.total = total
         self.extra_words = self.extra_words + tuple(new)
 
     def normalize(self, text: object) -> str:
@@ -308,7 +319,7 @@ class Analyzer:
 
     def tokens(self, normalized: str) -> list[list[str]]:
         """Content tokens per whitespace-separated segment of an already normalised text."""
-        segments = [[t for t in self._tok.lcut(seg, HMM=False) if t.strip()] for seg in normalized.split(" ")]
+        segments = [[t for t in fastcut.lcut(self._tok, seg) if t.strip()] for seg in normalized.split(" ")]
         content = [[t for t in seg if t not in BOILERPLATE] for seg in segments]
         if not any(content):  # only boilerplate: keep it, it is all we have
             content = segments
@@ -325,7 +336,12 @@ class Analyzer:
         n_tok = 0
         for si, seg in enumerate(segs):
             for tok in seg:
-                words[word_key(tok)] = None
+                wk = self._wkeys.get(tok)
+                if wk is None:
+                    if len(self._wkeys) >= WORD_KEY_MEMO:
+                        self._wkeys.clear()
+                    wk = self._wkeys[tok] = word_key(tok)
+                words[wk] = None
                 n_tok += 1
                 for u in _UNIT_RE.findall(tok):
                     if len(u) == 1 and _CJK_RE.match(u):

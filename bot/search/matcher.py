@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import jieba
 import numpy as np
@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.config import MatcherSettings
 from bot.models import Band, Decision, Hit
 from bot.search.analysis import Analysis, Analyzer, load_synonyms, word_key
-from bot.search.index import WORD_WEIGHT, IndexData, build_index, load_index, save_index
+from bot.search.index import WORD_WEIGHT, IndexData, index_titles, load_index, save_index, update_index
 
 #: Titles are normalised with this cap (queries use ``MatcherSettings.max_query_chars``).
 TITLE_MAX_CHARS = 400
@@ -108,12 +108,29 @@ class Matcher:
         settings = settings or MatcherSettings()
         aliases = dict(aliases or {})
         analyzer = Analyzer(settings.max_query_chars)
-        norm = analyzer.normalizer.normalize
-        normed = [(str(k), norm(t, max_chars=TITLE_MAX_CHARS)) for k, t in pairs]
-        analyzer.add_words(_alias_words(aliases, analyzer) + _archive_words(s for _, s in normed))
-        docs = ((k, analyzer.analyze(s, normalized=True)) for k, s in normed)
-        data = build_index(docs, extra_words=analyzer.extra_words)
+        data = index_titles(
+            pairs, analyzer, first_words=_alias_words(aliases, analyzer), title_max_chars=TITLE_MAX_CHARS
+        )
         return cls(data, analyzer, aliases, settings)
+
+    def updated(
+        self, changed: Iterable[str], titles_of: Callable[[Collection[str]], Iterable[tuple[str, str]]]
+    ) -> Matcher | None:
+        """This matcher after the questions ``changed`` changed in the archive: ``titles_of(keys)`` gives
+        the current ``(key, title)`` pairs of some keys in key order, main title first, as
+        ``Store.iter_titles_of`` does (none for a removed key).  The same index a full rebuild gives, in
+        time proportional to the change plus a numpy pass over the arrays; None when the index cannot
+        tell (an index without its archive words, or not in key order): then rebuild in full."""
+
+        def analyzer_with(words: list[str]) -> Analyzer:
+            an = Analyzer(self.settings.max_query_chars)
+            an.add_words([*_alias_words(self._raw_aliases, an), *words])
+            return an
+
+        got = update_index(
+            self._data, self._an, changed, titles_of, title_max_chars=TITLE_MAX_CHARS, analyzer_with=analyzer_with
+        )
+        return None if got is None else type(self)(got[0], got[1], self._raw_aliases, self.settings)
 
     def save(self, path: str | os.PathLike[str], fingerprint: str) -> None:
         """Write the index to ``path`` (atomically), tagged with ``fingerprint``."""
@@ -492,13 +509,3 @@ def _alias_words(aliases: Mapping[str, str], analyzer: Analyzer) -> list[str]:
             if n and " " not in n:
                 out.append(n)
     return out
-
-
-def _archive_words(normalized_titles: Iterable[str]) -> list[str]:
-    """ASCII words (with a letter, 2+ chars) used by at least two titles: added to the tokenizer."""
-    counts: dict[str, int] = {}
-    pat = re.compile(r"[a-z][a-z0-9]+|[0-9]+[a-z][a-z0-9]*")
-    for t in normalized_titles:
-        for wd in set(pat.findall(t)):
-            counts[wd] = counts.get(wd, 0) + 1
-    return sorted(w for w, c in counts.items() if c >= 2)

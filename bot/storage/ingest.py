@@ -37,6 +37,8 @@ class IngestReport:
     """(file, other file): a page whose question another file also provides (answers united)."""
     total_questions: int = 0
     total_answers: int = 0
+    #: ids of the questions this run added, changed or removed (for an incremental index update)
+    changed_ids: set[str] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -106,6 +108,7 @@ def ingest(
     report = IngestReport()
     roots = list(paths)
     seen: set[str] = set()  # only filled for --prune, so memory stays flat on large archives
+    store.track_changes()
     with store.transaction():
         for root in roots:
             if not os.path.exists(root):
@@ -127,6 +130,8 @@ def ingest(
                             report.removed_files += 1
         if report.changed:
             store.bump_version()
+        report.changed_ids = store.changed_ids() or set()
+    store.track_changes()  # the report keeps this run's set
     counts = store.counts()
     report.total_questions, report.total_answers = counts.questions, counts.answers
     if progress is not None:

@@ -164,6 +164,17 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._db = conn
         self.path = path
+        self._changed: set[str] | None = None
+
+    # -- change tracking (for incremental index updates) -----------------------------------
+
+    def track_changes(self) -> None:
+        """From now on, remember the id of every question whose title set may have changed."""
+        self._changed = set()
+
+    def changed_ids(self) -> set[str] | None:
+        """Ids touched since :meth:`track_changes` (None when not tracking); the live set, not a copy."""
+        return self._changed
 
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> Store:
@@ -337,6 +348,8 @@ class Store:
 
     def _merge(self, qid: str) -> None:
         """Recompute the question row from its pages (or delete it when none is left)."""
+        if self._changed is not None:
+            self._changed.add(qid)
         pages = self._db.execute(
             "SELECT origin, source, title, alt_titles, prev_title, next_title, sources FROM pages"
             " WHERE question_id = ? ORDER BY page_no, source",
@@ -446,6 +459,21 @@ class Store:
             if alts != "[]":
                 for alt in json.loads(alts):
                     yield qid, alt
+
+    def iter_titles_of(self, ids: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """Like :meth:`iter_titles`, for the given ids only (missing ids give nothing), in id order."""
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT id, title, alt_titles FROM questions WHERE id IN ({marks}) ORDER BY id", chunk
+            ).fetchall()
+            for qid, title, alts in rows:
+                yield qid, title
+                if alts != "[]":
+                    for alt in json.loads(alts):
+                        yield qid, alt
 
     def iter_questions(self) -> Iterator[Question]:
         """Every question, in id order (for export)."""

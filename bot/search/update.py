@@ -1,0 +1,231 @@
+"""Incremental update: replace the documents of some keys without re-analysing the others.
+
+A change of k questions costs k normalisations + analyses (the expensive, Python-level part) and one
+numpy pass over the existing arrays: the changed keys' documents are dropped (a tombstone mask over the
+documents), the new ones are merged in at the place a full build would put them (documents in key
+order), and ``idf``/``doc_total`` are derived again by :func:`bot.search.segment.finish`.  The result is
+the same arrays a full build over the new archive gives, so search results are identical.
+
+Why not a delta segment merged at query time: every change moves ``n_docs`` and so every term's idf and
+every document's idf-weighted total, and ties in the matcher are broken by document order; a query-time
+merge would give other scores and orders than a full rebuild.  The merge pass is bounded in memory
+(blocks of postings) and runs at numpy speed (about a second per 10^7 postings).
+
+The archive words (ASCII words used by two or more titles) are part of the tokenizer, so the index records
+each key's words.  When an update makes a word come or go, the tokenizer changes: the keys whose titles
+contain such a word are re-analysed as well (they are found by one regex pass over the content blob), with
+an analyzer for the new words.  Texts without the word tokenise the same either way, because a word
+without CJK characters leaves jieba's frequency total alone (see ``Analyzer.add_words``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Collection, Iterable
+
+import numpy as np
+
+from bot.search.analysis import Analyzer
+from bot.search.build import archive_words, kwords_blob, kwords_of, title_words
+from bot.search.segment import CHUNK, IndexData, finish
+
+
+def _lower_bound(data: IndexData, key: bytes) -> int:
+    lo, hi = 0, data.n_keys
+    keys, off = data.keys, data.key_off
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if bytes(keys[off[mid] : off[mid + 1]]) < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _merge_ragged(
+    blob: np.ndarray, off: np.ndarray, old_ids: np.ndarray, old_pos: np.ndarray, new_items: list[bytes],
+    new_pos: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A ragged (blob + offsets) array: old rows ``old_ids`` at ``old_pos``, new rows at ``new_pos``."""
+    n = old_ids.shape[0] + len(new_items)
+    lens = np.zeros(n, dtype=np.int64)
+    lens[old_pos] = off[old_ids + 1] - off[old_ids]
+    lens[new_pos] = np.fromiter((len(b) for b in new_items), dtype=np.int64, count=len(new_items))
+    out_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=out_off[1:])
+    out = np.empty(int(out_off[-1]), dtype=np.uint8)
+    if old_ids.shape[0]:
+        # runs of consecutive old rows landing on consecutive positions: one copy each
+        brk = np.flatnonzero((np.diff(old_ids) != 1) | (np.diff(old_pos) != 1)) + 1
+        starts = np.concatenate(([0], brk)).tolist()
+        ends = np.concatenate((brk, [old_ids.shape[0]])).tolist()
+        for a, b in zip(starts, ends, strict=True):
+            src0, src1 = int(off[old_ids[a]]), int(off[old_ids[b - 1] + 1])
+            dst0 = int(out_off[old_pos[a]])
+            out[dst0 : dst0 + src1 - src0] = blob[src0:src1]
+    for item, p in zip(new_items, new_pos.tolist(), strict=True):
+        out[out_off[p] : out_off[p + 1]] = np.frombuffer(item, dtype=np.uint8)
+    return out, out_off
+
+
+def _merge_postings(
+    data: IndexData, remap: np.ndarray, dkeys: np.ndarray, ddocs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vocab, indptr, postings): old postings renumbered by ``remap`` (-1: dropped) merged with the new
+    ``(dkeys, ddocs)`` entries (sorted by key, then doc), block by block of old terms."""
+    vocab_o, indptr_o, post_o = data.vocab, data.indptr, data.postings
+    n_terms, n_post = int(vocab_o.shape[0]), int(post_o.shape[0])
+    step = CHUNK // 4  # a block's temporaries: ~40 bytes per posting
+    cuts = np.unique(np.searchsorted(indptr_o, np.arange(step, n_post, step, dtype=np.int64)))
+    bounds = [0, *[int(c) for c in cuts if 0 < c < n_terms], n_terms]
+    out_post = np.empty(n_post + int(ddocs.shape[0]), dtype=np.uint32)  # untouched tail is never paged in
+    vocabs, counts = [], []
+    filled = 0
+    d_at = [0, *np.searchsorted(dkeys, vocab_o[bounds[1:-1]]).tolist(), int(dkeys.shape[0])]
+    for (t0, t1), (a, b) in zip(itertools.pairwise(bounds), itertools.pairwise(d_at), strict=True):
+        lens = np.diff(indptr_o[t0 : t1 + 1])
+        nd = remap[post_o[indptr_o[t0] : indptr_o[t1]]]
+        keep = nd >= 0
+        tl = np.repeat(np.arange(t1 - t0, dtype=np.int64), lens)[keep]
+        nd = nd[keep]
+        bvocab = vocab_o[t0:t1]
+        live = np.bincount(tl, minlength=t1 - t0) > 0
+        dk, dd = dkeys[a:b], ddocs[a:b]
+        ukeys = np.union1d(bvocab[live], dk).astype(np.int64)
+        comp_o = (np.searchsorted(ukeys, bvocab)[tl] << 32) | nd
+        comp_d = (np.searchsorted(ukeys, dk).astype(np.int64) << 32) | dd
+        merged = np.empty(comp_o.shape[0] + comp_d.shape[0], dtype=np.int64)
+        pos_d = np.searchsorted(comp_o, comp_d) + np.arange(comp_d.shape[0])
+        is_d = np.zeros(merged.shape[0], dtype=bool)
+        is_d[pos_d] = True
+        merged[pos_d] = comp_d
+        merged[~is_d] = comp_o
+        out_post[filled : filled + merged.shape[0]] = merged & 0xFFFFFFFF
+        filled += merged.shape[0]
+        vocabs.append(ukeys)
+        counts.append(np.bincount(merged >> 32, minlength=ukeys.shape[0]))
+    vocab = np.concatenate(vocabs) if vocabs else np.zeros(0, np.int64)
+    indptr = np.zeros(vocab.shape[0] + 1, dtype=np.int64)
+    if counts:
+        np.cumsum(np.concatenate(counts), out=indptr[1:])
+    return vocab, indptr, out_post[:filled]
+
+
+def affected_keys(data: IndexData, words: Iterable[str]) -> set[str]:
+    """Keys with a document whose text may contain one of ``words`` (ASCII words): their tokens change
+    when the tokenizer gains or loses the word.  One regex pass over the content blob; a word split by
+    the tokenizer shows there with spaces, so spaces are allowed between its characters."""
+    alts = [b" ?".join(re.escape(bytes([c])) for c in w.encode("ascii")) for w in sorted(set(words))]
+    if not alts or data.n_docs == 0:
+        return set()
+    text = bytes(data.content)
+    pos = [m.start() for m in re.finditer(b"|".join(alts), text)]
+    if not pos:
+        return set()
+    docs = np.searchsorted(data.content_off, np.array(pos, dtype=np.int64), side="right") - 1
+    return {data.key_at(int(k)) for k in np.unique(data.doc_key[docs])}
+
+
+def update_index(
+    data: IndexData,
+    analyzer: Analyzer,
+    changed: Iterable[str],
+    titles_of: Callable[[Collection[str]], Iterable[tuple[str, str]]],
+    *,
+    title_max_chars: int,
+    analyzer_with: Callable[[list[str]], Analyzer],
+) -> tuple[IndexData, Analyzer] | None:
+    """The index (and the analyzer that goes with it) after the keys ``changed`` were changed in the
+    archive.  ``titles_of(keys)`` gives those keys' current ``(key, title)`` pairs in key order, main title
+    first, as the store lists them (none for a removed key).  When the archive words change, the keys
+    whose titles contain a word that came or went are re-analysed too, with ``analyzer_with(words)``: a
+    fresh analyzer for the new archive words.  None when ``data`` has no record of its archive words
+    or its documents are not in key order (then only a full build is right)."""
+    if data.kwords.shape[0] == 0 or (data.n_docs and not bool(np.all(np.diff(data.doc_key) >= 0))):
+        return None
+    kw = kwords_of(data)
+    old_words = archive_words(kw)
+    changed_set = {str(k) for k in changed}
+    norm = analyzer.normalizer.normalize
+    new_pairs = [(str(k), norm(t, max_chars=title_max_chars)) for k, t in titles_of(sorted(changed_set))]
+    for key in changed_set:
+        kw.pop(key, None)
+    for key, s in new_pairs:
+        changed_set.add(key)
+        words = title_words(s)
+        if words:
+            kw.setdefault(key, []).extend(sorted(words))
+    words = archive_words(kw)
+    if words != old_words:
+        analyzer = analyzer_with(words)
+        more = affected_keys(data, set(words).symmetric_difference(old_words)) - changed_set
+        if more:
+            new_pairs += [(str(k), norm(t, max_chars=title_max_chars)) for k, t in titles_of(sorted(more))]
+            new_pairs.sort(key=lambda p: p[0])  # stable: each key's titles keep their order
+            changed_set |= more
+
+    # ---- new documents, deduplicated as a full build does, grouped by key in input order
+    seen: set[tuple[str, str]] = set()
+    docs: list[tuple[str, str, list[int]]] = []
+    for key, s in new_pairs:
+        an = analyzer.analyze(s, normalized=True)
+        if not an.content or (key, an.content) in seen:
+            continue
+        seen.add((key, an.content))
+        docs.append((key, an.content, an.keys()))
+    docs.sort(key=lambda d: d[0])  # stable: titles of one key keep their order
+    new_keys = sorted({d[0] for d in docs})
+
+    # ---- keys: old keys minus the changed ones, plus the new ones, sorted
+    n_old_keys = data.n_keys
+    removed = sorted({i for i in (data.key_index(k) for k in changed_set) if i >= 0})
+    removed_arr = np.array(removed, dtype=np.int64)
+    kept_old = np.ones(n_old_keys, dtype=bool)
+    kept_old[removed_arr] = False
+    kept_ids = np.flatnonzero(kept_old)
+    # position of each new key among the kept old keys
+    lb = np.array([_lower_bound(data, k.encode("utf-8")) for k in new_keys], dtype=np.int64)
+    new_at = lb - np.searchsorted(removed_arr, lb, side="left")
+    kept_rank = np.arange(kept_ids.shape[0], dtype=np.int64)
+    kept_new_kidx = kept_rank + np.searchsorted(new_at, kept_rank, side="right")
+    new_key_kidx = new_at + np.arange(len(new_keys), dtype=np.int64)
+    old_to_new = np.full(n_old_keys, -1, dtype=np.int64)
+    old_to_new[kept_ids] = kept_new_kidx
+    keys, key_off = _merge_ragged(
+        data.keys, data.key_off, kept_ids, kept_new_kidx, [k.encode("utf-8") for k in new_keys], new_key_kidx
+    )
+
+    # ---- documents: kept old ones and new ones, in key order
+    nk = dict(zip(new_keys, new_key_kidx.tolist(), strict=True))
+    doc_new_kidx = np.array([nk[d[0]] for d in docs], dtype=np.int64)
+    old_doc_kidx = old_to_new[np.asarray(data.doc_key, dtype=np.int64)]
+    kept_docs = np.flatnonzero(old_doc_kidx >= 0)
+    kept_kidx = old_doc_kidx[kept_docs]
+    new_doc_pos = np.searchsorted(kept_kidx, doc_new_kidx, side="left") + np.arange(len(docs), dtype=np.int64)
+    kept_doc_pos = np.arange(kept_docs.shape[0], dtype=np.int64) + np.searchsorted(
+        doc_new_kidx, kept_kidx, side="right"
+    )
+    n_docs = kept_docs.shape[0] + len(docs)
+    doc_key = np.empty(n_docs, dtype=np.int32)
+    doc_key[kept_doc_pos] = kept_kidx
+    doc_key[new_doc_pos] = doc_new_kidx
+    content, content_off = _merge_ragged(
+        data.content, data.content_off, kept_docs, kept_doc_pos, [d[1].encode("utf-8") for d in docs],
+        new_doc_pos,
+    )
+
+    # ---- postings
+    remap = np.full(data.n_docs, -1, dtype=np.int64)
+    remap[kept_docs] = kept_doc_pos
+    lens = np.array([len(d[2]) for d in docs], dtype=np.int64)
+    dkeys = np.fromiter((k for d in docs for k in d[2]), dtype=np.int64, count=int(lens.sum()))
+    ddocs = np.repeat(new_doc_pos, lens)
+    order = np.lexsort((ddocs, dkeys))
+    vocab, indptr, postings = _merge_postings(data, remap, dkeys[order], ddocs[order])
+    data = finish(
+        vocab, indptr, postings, doc_key, content, content_off, keys, key_off, analyzer.extra_words,
+        kwords_blob(kw),
+    )
+    return data, analyzer
+
