@@ -55,8 +55,9 @@ async def test_question_gets_title_answers_and_related_buttons(bot):
     assert_no_rejections(bot.api)
 
 
-async def test_traditional_question_with_typo_finds_the_simplified_title(bot):
-    [reply] = await bot.ask(USER, "殘差連結為什麼有效", language_code="zh-hant")
+async def test_traditional_question_finds_the_simplified_title(bot):
+    # (a Traditional question *with* an IME typo, 殘差連結, is a did-you-mean since the learned confidence)
+    [reply] = await bot.ask(USER, "殘差連接為什麼有效", language_code="zh-hant")
     assert reply.text.startswith(RESNET)
     assert "更多回答" not in reply.text
     assert any("更多回答" in b["text"] for b in reply.buttons())  # buttons stay in the archive's script
