@@ -158,6 +158,8 @@ class Matcher:
         # Terms in more titles than this are only checked on the shortlist, not accumulated: a share of
         # the archive, bounded so that per-query work stops growing with very large archives.
         self._cap = max(2000, min(int(settings.common_df * data.n_docs), settings.common_df_max))
+        # each character -> a private-use character per toneless syllable: homophones become equal strings
+        self._sound_table = {ord(ch): chr(0xE000 + (code & 0x1FFF)) for ch, code in analyzer._py.items()}
         self._smalltalk = SmallTalk(analyzer.normalizer.normalize)
         self._scorer = Scorer.load() if settings.learned_scorer else None
 
@@ -387,18 +389,25 @@ class Matcher:
         q_ns = an.content.replace(" ", "")
         titles = [c.title.split(" ") for c in cands]
         idf = self._word_idfs([*q_toks, *(t for ts in titles for t in ts)])
-        syn, members, py = self._syn, self._syn_members, self._an._py
+        syn, members, table = self._syn, self._syn_members, self._sound_table
         sounds: dict[str, str] = {}
 
-        def sound(text: str) -> str:
-            if text not in sounds:
-                sounds[text] = "".join(chr(0xE000 + (py.get(ch, 0) & 0x1FFF)) if ch in py else ch for ch in text)
-            return sounds[text]
+        alts: dict[str, tuple[tuple[str, ...], str]] = {}
 
         def has_synonym(tok: str, other: str) -> bool:
             """A synonym of ``tok`` in ``other``, or the same sound (an IME typo: 连接/链接)."""
-            return any(w in other for g in syn.get(tok, ()) for w in members[g]) or (
-                len(tok) >= 2 and sound(tok) in sound(other))
+            if len(tok) < 2:
+                return False
+            alt = alts.get(tok)
+            if alt is None:
+                groups = syn.get(tok, ())
+                alt = alts[tok] = (tuple(w for g in groups for w in members[g] if w != tok), tok.translate(table))
+            if alt[0] and any(w in other for w in alt[0]):
+                return True
+            snd = sounds.get(other)
+            if snd is None:
+                snd = sounds[other] = other.translate(table)
+            return alt[1] in snd
 
         ranks = [c.rank for c in cands]
         confs = [c.confidence for c in cands]
