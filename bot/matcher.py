@@ -219,7 +219,7 @@ class Matcher:
         if self._scorer is None or not cands:
             scores = _confidences([c.confidence for c in cands], self.settings.gap_weight)
             return [(data.key_at(c.kidx), sc) for c, sc in zip(cands[:k], scores, strict=False)]
-        order, conf = self._scorer.score(np.array([c.features for c in cands]))
+        order, conf = self._scorer.score(np.array([c.features for c in cands]), k)
         top = cands[order[0]].features
         if _is_exact(top) and not (len(order) > 1 and _is_exact(cands[order[1]].features)):
             conf[0] = max(conf[0], EXACT_CONFIDENCE / 100.0)  # the title as typed, and only that one

@@ -110,15 +110,17 @@ class Scorer:
                 text = f.read()
         return cls(json.loads(text))
 
-    def score(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, x: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(order, confidences)`` for a shortlist's feature rows: the ranker's order (best first) and,
-        in that order, each candidate's confidence (0..1) as if it were the top hit."""
+        in that order, each candidate's confidence (0..1) as if it were the top hit (the first ``k``
+        candidates only, when ``k`` is given)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         if x.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         p = self.ranker.probability(x)
         order = np.lexsort((np.arange(p.shape[0]), -p))
-        return order, self.confidence.probability(confidence_rows(x[order], p[order]))
+        rows = confidence_rows(x[order], p[order])
+        return order, self.confidence.probability(rows if k is None else rows[:k])
 
 
 def confidence_rows(x: np.ndarray, p: np.ndarray) -> np.ndarray:
