@@ -8,8 +8,15 @@ Pipeline per query (see docs/matcher.md):
 3. exact weighted coverage both ways (query covered by title, title covered by query);
 4. rerank the best few dozen with rapidfuzz and combine into a rank score and a 0-100 confidence (the
    same product with a softer query-coverage exponent);
-5. aggregate per key (best title wins), order by rank score, break ties by key; the reported scores are the
-   confidences, each capped by the one above, the top one lifted by its lead over the runner-up.
+5. aggregate per key (best title wins), order by rank score, break ties by key;
+6. learned scorer (:mod:`bot.search.scorer`, parameters in ``bot/search/scorer_params.json``): features per
+   candidate (:mod:`bot.search.features`), a ranker orders the hits, a confidence model gives the reported
+   score = the estimated percent chance that the top hit is the question meant.  Without it
+   (``learned_scorer=False``) the reported scores are the hand-made confidences, each capped by the one
+   above, the top one lifted by its lead over the runner-up.
+
+``decide`` first sets small talk apart and strips politeness (:mod:`bot.search.smalltalk`), and answers a
+bare topic word shared by many titles with the TOPIC band.
 """
 
 from __future__ import annotations
