@@ -185,9 +185,9 @@ class ArchiveConfig(Section):
 class MatcherSettings(Section):
     """Matcher knobs (YAML ``matcher.<field>``); see docs/matcher.md."""
 
-    answer_threshold: Score = 76.0
-    suggest_threshold: Score = 64.0
-    margin: Score = 3.0
+    answer_threshold: Score = 91.0
+    suggest_threshold: Score = 25.0
+    margin: Score = 0.0
     max_query_chars: int = Field(200, ge=10, le=2000)
     candidates: int = Field(200, ge=1, le=10_000)
     rerank: int = Field(15, ge=1, le=1000)
@@ -202,6 +202,13 @@ class MatcherSettings(Section):
     confidence_power: float = Field(0.5, gt=0, le=10)
     gap_weight: float = Field(0.3, ge=0, le=1)
     junction_weight: float = Field(0.3, ge=0, le=1)
+    #: highest confidence of a top hit with a one-slot substitution or another number than the query's
+    substitution_cap: Score = 85.0
+    #: a bare term in at least this many titles, of at most ``topic_max_chars`` characters, is a TOPIC
+    topic_min_titles: int = Field(5, ge=2)
+    topic_max_chars: int = Field(6, ge=1, le=50)
+    #: use the learned confidence (bot/search/scorer_params.json); false: the hand-made confidence
+    learned_scorer: bool = True
 
     @model_validator(mode="after")
     def _bands_in_order(self) -> MatcherSettings:

@@ -45,7 +45,9 @@ class Band(enum.Enum):
     ANSWER = "answer"
     DID_YOU_MEAN = "did_you_mean"
     NO_MATCH = "no_match"
+    #: greeting, thanks, laughter, bye, about the bot, complaint, emoji: never an archive answer
     SMALLTALK = "smalltalk"
+    #: a bare topic word many titles share (手机, 原神, python): browse its questions
     TOPIC = "topic"
 
 
@@ -59,14 +61,20 @@ class Hit:
 
 @dataclass(frozen=True)
 class Decision:
-    """The matcher's verdict on one query: the band and the ranked hits behind it."""
+    """The matcher's verdict on one query: the band and the ranked hits behind it.
+
+    ``smalltalk`` is the kind of small talk for SMALLTALK ("greeting", "thanks", "laughter", "bye",
+    "about_bot", "complaint", "praise", "emoji", "other"); ``topic`` the topic word as typed (normalised)
+    and ``topic_count`` how many archived questions contain it, for TOPIC; ``query`` the text actually
+    matched after greetings and politeness were stripped (may equal the input).
+    """
 
     band: Band
     hits: tuple[Hit, ...] = field(default_factory=tuple)
-    smalltalk: str | None = None  # SMALLTALK: greeting, thanks, laughter, bye, about_bot, complaint, praise, emoji, other  # noqa: E501
-    topic: str | None = None  # TOPIC: the topic word (normalised)
-    topic_count: int = 0  # TOPIC: how many archived questions contain it
-    query: str = ""  # the text matched after greetings/politeness were stripped
+    smalltalk: str | None = None
+    topic: str | None = None
+    topic_count: int = 0
+    query: str = ""
 
     @property
     def top(self) -> Hit | None:

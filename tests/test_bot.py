@@ -42,13 +42,13 @@ async def test_question_gets_title_answers_and_related_buttons(bot):
 
 
 async def test_traditional_user_sees_title_answers_and_buttons_in_traditional(bot):
-    [reply] = await bot.ask(USER, "殘差連結為什麼有效", language_code="zh-hant")
+    [reply] = await bot.ask(USER, "殘差連接為什麼有效", language_code="zh-hant")
     assert reply.text.startswith("ResNet 的殘差連線為什麼有效?")  # the archive's 残差连接 in Traditional (s2twp)
     assert "殘差連線讓每一層" in reply.text and "残差" not in reply.text  # answers too
     labels = [b["text"] for b in reply.buttons()]
     assert any(label.startswith("Dropout 和 Batch Norm 能一起用嗎") for label in labels)  # related-topic labels
     assert any("更多回答" in label for label in labels) and any("上一個討論" in label for label in labels)
-    [simplified] = await bot.ask(USER + 1, "殘差連結為什麼有效", language_code="zh-hans")
+    [simplified] = await bot.ask(USER + 1, "殘差連接為什麼有效", language_code="zh-hans")
     assert simplified.text.startswith(RESNET)  # zh-Hans users see the archive as stored
 
 

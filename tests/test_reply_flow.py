@@ -158,7 +158,7 @@ async def test_every_update_of_every_kind_gets_exactly_one_info_line_without_use
         kind = LINE.match(by_update[update_id][0]).group(2)  # type: ignore[union-attr]
         assert kind == name.removesuffix("_refused"), (name, by_update[update_id])
     assert "admin=no" in by_update[pushed["stats_refused"]][0]
-    assert "band=answer" in by_update[pushed["question"]][0]
+    assert re.search(r"kind=question band=\w+ score=", by_update[pushed["question"]][0])
     assert "handled=no" in by_update[pushed["chosen_inline_result"]][0]
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert "秘密词" not in everything and "残差" not in everything and api.token not in everything

@@ -8,17 +8,26 @@ Pipeline per query (see docs/matcher.md):
 3. exact weighted coverage both ways (query covered by title, title covered by query);
 4. rerank the best few dozen with rapidfuzz and combine into a rank score and a 0-100 confidence (the
    same product with a softer query-coverage exponent);
-5. aggregate per key (best title wins), order by rank score, break ties by key; the reported scores are the
-   confidences, each capped by the one above, the top one lifted by its lead over the runner-up.
+5. aggregate per key (best title wins), order by rank score, break ties by key;
+6. learned scorer (:mod:`bot.search.scorer`, parameters in ``bot/search/scorer_params.json``): features per
+   candidate (:mod:`bot.search.features`), a ranker orders the hits, a confidence model gives the reported
+   score = the estimated percent chance that the top hit is the question meant.  Without it
+   (``learned_scorer=False``) the reported scores are the hand-made confidences, each capped by the one
+   above, the top one lifted by its lead over the runner-up.
+
+``decide`` first sets small talk apart and strips politeness (:mod:`bot.search.smalltalk`), and answers a
+bare topic word shared by many titles with the TOPIC band.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 
 import jieba
 import numpy as np
@@ -29,8 +38,13 @@ from rapidfuzz.distance import Levenshtein
 from bot.config import MatcherSettings
 from bot.models import Band, Decision, Hit
 from bot.search.analysis import Analysis, Analyzer, load_synonyms, word_key
+from bot.search.features import length_ratio, number_features, swap_features, word_features
 from bot.search.index import WORD_WEIGHT, IndexData, index_titles, load_index, save_index, update_index
+from bot.search.scorer import Contribution, Scorer, confidence_rows
+from bot.search.smalltalk import SmallTalk
 
+#: Confidence floor of a title that equals the query (after normalisation) when no other title does.
+EXACT_CONFIDENCE = 99.0
 #: Titles are normalised with this cap (queries use ``MatcherSettings.max_query_chars``).
 TITLE_MAX_CHARS = 400
 #: Factor per number / ASCII word of the query that the title lacks (2023 vs 2024 is another question).
@@ -54,6 +68,35 @@ SWAPPED_NUMBER = 0.7
 SUB_MIN_EQUAL = 0.75
 #: Equal context (characters) needed on a side of a substitution for it to count as "in the same slot".
 SUB_CONTEXT = 2
+
+
+@dataclass
+class Candidate:
+    """One shortlisted question: key index, the matcher's rank score and hand-made confidence (0..100),
+    the best title's normalised content, and the learned scorer's feature vector (``FEATURES`` order)."""
+
+    kidx: int
+    rank: float
+    confidence: float
+    title: str
+    features: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScoreExplanation:
+    """The learned confidence of one title for one query and each feature's share of its log-odds."""
+
+    confidence: float
+    ranker: float
+    base: float
+    contributions: tuple[Contribution, ...]
+
+    def lines(self) -> list[str]:
+        out = [f"learned confidence {self.confidence:.2f} as the top hit (ranker {self.ranker:.2f};"
+               f" base log-odds {self.base:+.3f}); feature = value, contribution to the log-odds:"]
+        for c in sorted(self.contributions, key=lambda c: -abs(c.logit)):
+            out.append(f"  {c.feature:18s} = {c.value:8.3f}  {c.logit:+.3f}")
+        return out
 
 
 def _meta(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -94,6 +137,10 @@ class Matcher:
         # Terms in more titles than this are only checked on the shortlist, not accumulated: a share of
         # the archive, bounded so that per-query work stops growing with very large archives.
         self._cap = max(2000, min(int(settings.common_df * data.n_docs), settings.common_df_max))
+        # each character -> a private-use character per toneless syllable: homophones become equal strings
+        self._sound_table = {ord(ch): chr(0xE000 + (code & 0x1FFF)) for ch, code in analyzer._py.items()}
+        self._smalltalk = SmallTalk(analyzer.normalizer.normalize)
+        self._scorer = Scorer.load() if settings.learned_scorer else None
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -159,28 +206,64 @@ class Matcher:
 
     # ---------------------------------------------------------------- queries
     def search(self, text: str, k: int = 10) -> list[tuple[str, float]]:
-        """Up to ``k`` ``(key, score)`` best first, score 0..100; [] when nothing is near."""
+        """Up to ``k`` ``(key, score)`` best first, score 0..100 (with the learned scorer: the estimated
+        percent chance that this is the question meant); [] when nothing is near."""
         if k <= 0:
             return []
+        cands = self.candidates(text)
+        data = self._data
+        if self._scorer is None or not cands:
+            scores = _confidences([c.confidence for c in cands], self.settings.gap_weight)
+            return [(data.key_at(c.kidx), sc) for c, sc in zip(cands[:k], scores, strict=False)]
+        order, conf = self._scorer.score(np.array([c.features for c in cands]), k)
+        top = cands[order[0]].features
+        if _is_exact(top) and not (len(order) > 1 and _is_exact(cands[order[1]].features)):
+            conf[0] = max(conf[0], EXACT_CONFIDENCE / 100.0)  # the title as typed, and only that one
+        elif top[17] >= 1 or top[15] > 0:  # one slot swapped (四级/六级, 2023/2024): suggest, never answer
+            conf[0] = min(conf[0], self.settings.substitution_cap / 100.0)
+        out: list[tuple[str, float]] = []
+        for i, p in zip(order[:k].tolist(), conf[:k].tolist(), strict=False):
+            sc = round(100.0 * p, 2)  # a lower-ranked hit never shows a higher score
+            out.append((data.key_at(cands[i].kidx), min(sc, out[-1][1]) if out else sc))
+        return out
+
+    def candidates(self, text: str) -> list[Candidate]:
+        """The reranked shortlist (best rank score first, ties by key) with every learned feature filled
+        in; the raw material of :meth:`search` and of the scorer's training (``bench/train_scorer.py``)."""
         q = self._an.normalizer.normalize(text)
         if not q:
             return []
-        best: dict[int, tuple[float, float]] = {}
+        best: dict[int, Candidate] = {}
         for variant in self._variants(q):
-            for kidx, rank, conf in self._search_one(variant):
-                if (rank, conf) > best.get(kidx, (-1.0, -1.0)):
-                    best[kidx] = (rank, conf)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
-        scores = _confidences([conf for _kidx, (_rank, conf) in ranked], self.settings.gap_weight)
-        data = self._data
-        return [(data.key_at(kidx), sc) for (kidx, _), sc in zip(ranked[:k], scores, strict=False)]
+            for c in self._search_one(variant):
+                old = best.get(c.kidx)
+                if old is None or (c.rank, c.confidence) > (old.rank, old.confidence):
+                    best[c.kidx] = c
+        cands = sorted(best.values(), key=lambda c: (-c.rank, c.kidx))
+        if cands:
+            self._fill_features(q, cands)
+        return cands
 
     def decide(self, text: str, k: int = 3) -> Decision:
-        """Band + hits: ANSWER (confident, clear margin), DID_YOU_MEAN (medium or too close), NO_MATCH."""
+        """The band and hits for a user's message.
+
+        SMALLTALK (no hits) for greetings, thanks, laughter, goodbyes, questions about the bot,
+        complaints and emoji; otherwise greetings and politeness around the question are stripped, and a
+        bare topic word that many titles share gives TOPIC (its most relevant titles and their count);
+        else ANSWER (confident, clear margin), DID_YOU_MEAN (medium or too close) or NO_MATCH."""
         s = self.settings
-        hits = self.search(text, max(k, 2))
+        kind = self._smalltalk.kind(text) if isinstance(text, str) else None
+        if kind is not None:
+            return Decision(Band.SMALLTALK, (), smalltalk=kind, query="")
+        query = self._smalltalk.strip_politeness(text) if isinstance(text, str) else ""
+        hits = self.search(query, max(k, 2))
+        topic = self._topic(query)
+        if topic is not None and not (hits and hits[0][1] >= s.answer_threshold):
+            word, count = topic
+            return Decision(Band.TOPIC, tuple(Hit(key, sc) for key, sc in hits[: max(k, 0)]),
+                            topic=word, topic_count=count, query=query)
         if not hits:
-            return Decision(Band.NO_MATCH, ())
+            return Decision(Band.NO_MATCH, (), query=query)
         top = hits[0][1]
         second = hits[1][1] if len(hits) > 1 else 0.0
         if top >= s.answer_threshold and top - second >= s.margin:
@@ -189,7 +272,7 @@ class Matcher:
             band = Band.DID_YOU_MEAN
         else:
             band = Band.NO_MATCH
-        return Decision(band, tuple(Hit(key, score) for key, score in hits[: max(k, 0)]))
+        return Decision(band, tuple(Hit(key, score) for key, score in hits[: max(k, 0)]), query=query)
 
     def explain(self, text: str, title: str) -> str:
         """Why ``title`` gets its score for ``text`` (debugging): per-term weights and matches, synonyms,
@@ -231,12 +314,125 @@ class Matcher:
                     " synonyms +{synonym_weight:.2f} fuzz {fuzz:.3f} substitutions {substitutions}"
                     " -> rank score {score}, confidence {confidence}".format(**part)
                 )
+        learned = self.explain_score(text, title)
+        if learned is not None:
+            lines += learned.lines()
         hits = self.search(text, k=10)
         keys = {data.key_at(int(data.doc_key[d])) for d in docs.tolist()}
         for rank, (key, score) in enumerate(hits, 1):
             mark = "<- this title" if key in keys else ""
             lines.append(f"#{rank} {score:6.2f} {key} {mark}")
         return "\n".join(lines)
+
+    def explain_score(self, text: str, title: str) -> ScoreExplanation | None:
+        """Each learned feature's value and contribution to the confidence that ``title`` is the question
+        meant by ``text`` (as if it were the top hit); None when the title is not among the query's
+        candidates or no scorer is loaded."""
+        if self._scorer is None:
+            return None
+        t_content = self._an.analyze(self._an.normalizer.normalize(title, max_chars=TITLE_MAX_CHARS),
+                                     normalized=True).content
+        cands = self.candidates(self._smalltalk.strip_politeness(text))
+        pos = next((i for i, c in enumerate(cands) if c.title == t_content), None)
+        if pos is None:
+            return None
+        x = np.array([c.features for c in cands])
+        p = self._scorer.ranker.probability(x)
+        order = np.array([pos, *(i for i in np.argsort(-p, kind="stable").tolist() if i != pos)])
+        row = confidence_rows(x[order], p[order])[0]
+        base, contribs = self._scorer.confidence.contributions(row)
+        logit = base + sum(c.logit for c in contribs)
+        conf = round(100.0 / (1.0 + math.exp(-logit)), 2)
+        return ScoreExplanation(conf, round(100.0 * float(p[pos]), 2), base, tuple(contribs))
+
+    def _topic(self, query: str) -> tuple[str, int] | None:
+        """``(term, number of questions whose title contains it)`` when ``query`` is one short term (no
+        space, no question words, at most ``topic_max_chars`` characters, or one Latin word) that at
+        least ``topic_min_titles`` questions share."""
+        s = self.settings
+        q = self._an.normalizer.normalize(query)
+        if not q or " " in q:
+            return None
+        if not (len(q) <= s.topic_max_chars or (q.isascii() and q.isalnum() and len(q) <= 24)):
+            return None
+        segs = self._an.tokens(q)
+        if len(segs) != 1 or "".join(segs[0]) != q or len(segs[0]) > 2:
+            return None  # question words were removed, or several words: a question, not a topic
+        an = self._an.analyze(q, normalized=True)
+        data = self._data
+        # titles containing the term: those with all its character bigrams (or its word, for one unit)
+        keys = [ck if ck is not None else pk for ck, pk in an.positions] or [word_key(q)]
+        docs: np.ndarray | None = None
+        for key in keys:
+            i = int(np.searchsorted(data.vocab, key))
+            if i >= data.vocab.shape[0] or int(data.vocab[i]) != key:
+                return None
+            p = data.postings[data.indptr[i] : data.indptr[i + 1]]
+            docs = p if docs is None else np.intersect1d(docs, p, assume_unique=True)
+        if docs is None or docs.shape[0] < s.topic_min_titles:
+            return None
+        found = [d for d in docs[: 20 * s.topic_min_titles].tolist() if q in data.content_at(d).replace(" ", "")]
+        if len(found) < s.topic_min_titles:
+            return None
+        share = len(found) / min(docs.shape[0], 20 * s.topic_min_titles)
+        count = int(np.unique(data.doc_key[docs]).shape[0] * share)
+        return (q, count) if count >= s.topic_min_titles else None
+
+    def _fill_features(self, q: str, cands: list[Candidate]) -> None:
+        """Complete each candidate's feature vector (word-level, number and lead features)."""
+        an = self._an.analyze(q, normalized=True)
+        q_toks = an.content.split(" ")
+        q_ns = an.content.replace(" ", "")
+        titles = [c.title.split(" ") for c in cands]
+        idf = self._word_idfs([*q_toks, *(t for ts in titles for t in ts)])
+        syn, members, table = self._syn, self._syn_members, self._sound_table
+        sounds: dict[str, str] = {}
+
+        alts: dict[str, tuple[tuple[str, ...], str]] = {}
+
+        def has_synonym(tok: str, other: str) -> bool:
+            """A synonym of ``tok`` in ``other``, or the same sound (an IME typo: 连接/链接)."""
+            if len(tok) < 2:
+                return False
+            alt = alts.get(tok)
+            if alt is None:
+                groups = syn.get(tok, ())
+                alt = alts[tok] = (tuple(w for g in groups for w in members[g] if w != tok), tok.translate(table))
+            if alt[0] and any(w in other for w in alt[0]):
+                return True
+            snd = sounds.get(other)
+            if snd is None:
+                snd = sounds[other] = other.translate(table)
+            return alt[1] in snd
+
+        ranks = [c.rank for c in cands]
+        confs = [c.confidence for c in cands]
+        r1, r2 = _top2(ranks)
+        c1, c2 = _top2(confs)
+        for pos, (c, t_toks) in enumerate(zip(cands, titles, strict=True)):
+            t_ns = c.title.replace(" ", "")
+            f = c.features
+            f[6] = fuzz.ratio(q_ns, t_ns) / 100.0
+            f[9] = length_ratio(len(q_ns), len(t_ns))
+            f[10], f[11], f[12], f[13], f[22] = word_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__,
+                                                              has_synonym)
+            f[14], f[15], f[16] = number_features(an.content, c.title)
+            f[23], f[24], f[25] = swap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, has_synonym)
+            f[19] = (c.rank - (r2 if c.rank == r1 and pos == 0 else r1)) / 100.0
+            f[20] = (c.confidence - (c2 if c.confidence == c1 else c1)) / 100.0
+            f[21] = float(pos)
+
+    def _word_idfs(self, toks: list[str]) -> dict[str, float]:
+        """Word -> idf of its word key relative to that of an unseen term (0..1, whatever the archive's
+        size; unknown words: 1)."""
+        uniq = list(dict.fromkeys(toks))
+        data = self._data
+        if not uniq or data.vocab.shape[0] == 0:
+            return dict.fromkeys(uniq, 1.0)
+        karr = np.fromiter((word_key(t) for t in uniq), dtype=np.int64, count=len(uniq))
+        idx = np.minimum(np.searchsorted(data.vocab, karr), data.vocab.shape[0] - 1)
+        vals = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf) / max(self._missing_idf, 1e-9)
+        return dict(zip(uniq, vals.tolist(), strict=True))
 
     # ---------------------------------------------------------------- internals
     def _variants(self, q: str) -> list[str]:
@@ -345,8 +541,9 @@ class Matcher:
 
     def _search_one(
         self, q: str, only: np.ndarray | None = None, trace: list[dict[str, object]] | None = None
-    ) -> list[tuple[int, float, float]]:
-        """``(key index, rank score, confidence)`` of the shortlist (see :func:`_confidences`); with ``only``
+    ) -> list[Candidate]:
+        """The shortlist as :class:`Candidate` (key index, rank score, confidence, the matcher's part of
+        the features; see :func:`_confidences`); with ``only``
         (doc ids) just those docs are scored, and ``trace`` collects the score parts (for :meth:`explain`)."""
         data, s = self._data, self.settings
         an = self._an.analyze(q, normalized=True)
@@ -441,7 +638,8 @@ class Matcher:
         q_ns = an.content.replace(" ", "")
         q_runs = set(_RUNS_RE.findall(an.content))
         syn_w, stand_ins = self._synonym_weights(q_toks)
-        best: dict[int, tuple[float, float]] = {}
+        best: dict[int, tuple[float, float, str]] = {}
+        parts: dict[int, tuple[float, float, float, float, float, int]] = {}
         doc_key = data.doc_key
         cp_extra = s.confidence_power - s.coverage_power
         for d, o, a, tc in zip(cand.tolist(), ov.tolist(), acc.tolist(), tcov.tolist(), strict=True):
@@ -453,7 +651,9 @@ class Matcher:
                 o_syn = qc_syn**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tc))
                 if o_syn > o:
                     o, qc = o_syn, qc_syn
-            fz = max(fuzz.token_set_ratio(an.content, t), fuzz.partial_ratio(q_ns, t_ns)) / 100.0
+            fz_set = fuzz.token_set_ratio(an.content, t) / 100.0
+            fz_part = fuzz.partial_ratio(q_ns, t_ns) / 100.0
+            fz = max(fz_set, fz_part)
             score = 100.0 * evidence * o * (1.0 - s.fuzz_weight + s.fuzz_weight * fz)
             if q_runs:
                 t_runs = set(_RUNS_RE.findall(t))
@@ -477,9 +677,19 @@ class Matcher:
                      "score": score, "confidence": conf}
                 )
             kidx = int(doc_key[d])
-            if (score, conf) > best.get(kidx, (-1.0, -1.0)):
-                best[kidx] = (score, conf)
-        return [(kidx, sc, cf) for kidx, (sc, cf) in best.items() if sc > 0.0]
+            if (score, conf) > best.get(kidx, (-1.0, -1.0, ""))[:2]:
+                best[kidx] = (score, conf, t)
+                parts[kidx] = (qc, tc, fz_set, fz_part, recovered / qtotal, n_sub)
+        out = []
+        for kidx, (sc, cf, t) in best.items():
+            if sc <= 0.0:
+                continue
+            qc, tc, fz_set, fz_part, syn, n_sub = parts[kidx]
+            out.append(Candidate(kidx, sc, cf, t, [
+                sc / 100.0, cf / 100.0, qc, tc, fz_set, fz_part, 0.0, qtotal / self._missing_idf, float(len(q_toks)),
+                0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(n_sub), syn, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            ]))
+        return out
 
 
 def _confidences(confs: list[float], gap_weight: float) -> list[float]:
@@ -495,6 +705,22 @@ def _confidences(confs: list[float], gap_weight: float) -> list[float]:
         top, second = out[0], (out[1] if len(out) > 1 else 0.0)
         out[0] = round(min(100.0, 100.0 - (100.0 - top) * (1.0 - gap_weight * (top - second) / top)), 2)
     return out
+
+
+def _is_exact(f: list[float]) -> bool:
+    """The candidate covers the query and the query covers it: the title itself, as typed."""
+    return f[2] >= 0.999 and f[6] >= 0.97 and f[10] == 0.0 and f[12] == 0.0 and f[14] == 0.0
+
+
+def _top2(values: list[float]) -> tuple[float, float]:
+    """The largest and second largest value (0 when missing)."""
+    first = second = 0.0
+    for v in values:
+        if v > first:
+            first, second = v, first
+        elif v > second:
+            second = v
+    return first, second
 
 
 def _same_sound(a: str, b: str, py: Mapping[str, int]) -> bool:

@@ -1,0 +1,133 @@
+"""The learned ranking and confidence: small gradient-boosted trees over
+:data:`bot.search.features.FEATURES`, evaluated with numpy (no scikit-learn at runtime).
+
+The parameter file (``scorer_params.json``, written by ``bench/train_scorer.py``) holds two ensembles
+(``ranker`` and ``confidence``) of complete binary trees of one depth: per tree the split feature and
+threshold of each internal node (breadth first; go left when ``x <= threshold``) and the value of every
+node (internal nodes: the sample-weighted mean of their leaves, so the value changes along a path
+attribute the score to features exactly).  The probability is
+``sigmoid(base + learning_rate * sum(leaf values))``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from bot.search.features import FEATURES
+
+#: Inputs of the confidence model: the candidate's features and the ranker's view of the shortlist.
+CONFIDENCE_FEATURES: tuple[str, ...] = (*FEATURES, "ranker_p", "ranker_lead", "candidates")
+
+PARAMS_FILE = "scorer_params.json"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One feature's value and its share of the log-odds of the confidence."""
+
+    feature: str
+    value: float
+    logit: float
+
+
+class Trees:
+    """One ensemble of complete depth-``depth`` regression trees over named features (log-odds)."""
+
+    def __init__(self, params: dict, features: tuple[str, ...]) -> None:
+        names = tuple(params["features"])
+        if names != features:
+            raise ValueError(f"scorer features {names} differ from the matcher's {features}")
+        self.features = features
+        self.depth = int(params["depth"])
+        self.base = float(params["base"])
+        self.learning_rate = float(params["learning_rate"])
+        trees = params["trees"]
+        n_inner = 2**self.depth - 1
+        self.feature = np.array([t["feature"] for t in trees], dtype=np.int64).reshape(len(trees), n_inner)
+        self.threshold = np.array([t["threshold"] for t in trees], dtype=np.float64).reshape(len(trees), n_inner)
+        self.value = np.array([t["value"] for t in trees], dtype=np.float64).reshape(len(trees), 2 * n_inner + 1)
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds per row of ``x`` (rows: samples, columns: ``features``)."""
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.shape[0] == 0:
+            return np.zeros(0)
+        n, t = x.shape[0], self.feature.shape[0]
+        node = np.zeros((n, t), dtype=np.int64)
+        tree_idx = np.arange(t)[None, :]
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            f = self.feature[tree_idx, node]
+            node = 2 * node + 1 + (x[rows, f] > self.threshold[tree_idx, node])
+        return self.base + self.learning_rate * self.value[tree_idx, node].sum(axis=1)
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities in [0, 1], one per row of ``x``."""
+        return 1.0 / (1.0 + np.exp(-self.logit(x)))
+
+    def contributions(self, x: np.ndarray) -> tuple[float, list[Contribution]]:
+        """``(base log-odds, per-feature contributions)`` of one vector: along each tree's path, the change
+        of node value at a split is credited to the split's feature; base + the contributions is the
+        log-odds of :meth:`probability`."""
+        x = np.asarray(x, dtype=np.float64).ravel()
+        total = np.zeros(len(self.features))
+        base = self.base
+        lr = self.learning_rate
+        for ti in range(self.feature.shape[0]):
+            node = 0
+            base += lr * self.value[ti, 0]
+            for _ in range(self.depth):
+                f = int(self.feature[ti, node])
+                child = 2 * node + 1 + int(x[f] > self.threshold[ti, node])
+                total[f] += lr * (self.value[ti, child] - self.value[ti, node])
+                node = child
+        return base, [Contribution(name, float(x[i]), float(total[i])) for i, name in enumerate(self.features)]
+
+
+class Scorer:
+    """Two small models: the *ranker* orders the shortlist (probability that a candidate is the question
+    meant, from its :data:`FEATURES`); the *confidence* model estimates the probability that the top
+    candidate is right, from the same features plus the ranker's view (:data:`CONFIDENCE_FEATURES`)."""
+
+    def __init__(self, params: dict) -> None:
+        self.ranker = Trees(params["ranker"], FEATURES)
+        self.confidence = Trees(params["confidence"], CONFIDENCE_FEATURES)
+        self.bands: dict[str, float] = {k: float(v) for k, v in params.get("bands", {}).items()}
+        self.meta: dict[str, object] = dict(params.get("meta", {}))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> Scorer:
+        """The scorer from ``path``, or from the parameter file shipped with the package."""
+        if path is None:
+            text = resources.files("bot.search").joinpath(PARAMS_FILE).read_text(encoding="utf-8")
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        return cls(json.loads(text))
+
+    def score(self, x: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(order, confidences)`` for a shortlist's feature rows: the ranker's order (best first) and,
+        in that order, each candidate's confidence (0..1) as if it were the top hit (the first ``k``
+        candidates only, when ``k`` is given)."""
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        p = self.ranker.probability(x)
+        order = np.lexsort((np.arange(p.shape[0]), -p))
+        rows = confidence_rows(x[order], p[order])
+        return order, self.confidence.probability(rows if k is None else rows[:k])
+
+
+def confidence_rows(x: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The confidence model's input: each row's features, its ranker probability, its lead over the best
+    other candidate's probability, and the shortlist's size (rows in ranker order)."""
+    n = x.shape[0]
+    first = p[0] if n else 0.0
+    second = p[1] if n > 1 else 0.0
+    lead = np.where(np.arange(n) == 0, first - second, p - first)
+    return np.column_stack([x, p, lead, np.full(n, float(n))])

@@ -1,0 +1,70 @@
+"""The learned scorer: its shipped parameter file, probabilities and per-feature contributions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.search.features import FEATURES
+from bot.search.scorer import CONFIDENCE_FEATURES, Scorer, Trees, confidence_rows
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer.load()
+
+
+def _row(**values: float) -> np.ndarray:
+    x = np.zeros(len(FEATURES))
+    for name, v in values.items():
+        x[FEATURES.index(name)] = v
+    return x
+
+
+def test_shipped_parameter_file_loads_with_the_matchers_features(scorer):
+    assert scorer.ranker.features == FEATURES and scorer.confidence.features == CONFIDENCE_FEATURES
+    assert scorer.ranker.feature.shape[0] > 0 and scorer.confidence.feature.shape[0] > 0
+    assert 0 < scorer.bands["answer"] <= 100
+
+
+def test_probabilities_are_in_range_and_monotone_in_coverage(scorer):
+    covs = np.linspace(0.0, 1.0, 11)
+    x = np.array([_row(rank_score=c, confidence=c, qcov=c, tcov=c, fuzz_set=c, fuzz_partial=c, fuzz_ratio=c,
+                       query_weight=5.0, query_words=4.0, q_unmatched=1 - c, t_unmatched=1 - c, lead=c,
+                       conf_lead=c, rare_coverage=1.0) for c in covs])
+    order, conf = scorer.score(x)
+    assert np.all((conf >= 0) & (conf <= 1))
+    p = scorer.ranker.probability(x)
+    assert np.all((p >= 0) & (p <= 1))
+    assert p[-1] > p[0] + 0.3  # a title covering the query fully beats one sharing nothing
+    assert order[0] >= len(covs) - 3  # among the best-covered rows
+
+
+def test_contributions_add_up_to_the_log_odds(scorer):
+    x = _row(rank_score=0.8, confidence=0.8, qcov=0.9, tcov=0.7, fuzz_set=0.9, fuzz_partial=0.9,
+             fuzz_ratio=0.7, query_weight=5.0, query_words=4.0, lead=0.3, conf_lead=0.3, rare_coverage=1.0)
+    base, contribs = scorer.ranker.contributions(x)
+    assert [c.feature for c in contribs] == list(FEATURES)
+    assert base + sum(c.logit for c in contribs) == pytest.approx(float(scorer.ranker.logit(x)[0]), abs=1e-9)
+
+
+def test_confidence_rows_carry_the_rankers_lead():
+    x = np.zeros((3, len(FEATURES)))
+    rows = confidence_rows(x, np.array([0.9, 0.5, 0.1]))
+    assert rows.shape == (3, len(CONFIDENCE_FEATURES))
+    lead = CONFIDENCE_FEATURES.index("ranker_lead")
+    assert rows[0, lead] == pytest.approx(0.4) and rows[1, lead] == pytest.approx(-0.4)
+
+
+def test_trees_refuse_a_file_for_other_features():
+    params = {"features": ["a"], "depth": 1, "base": 0.0, "learning_rate": 0.1, "trees": []}
+    with pytest.raises(ValueError):
+        Trees(params, FEATURES)
+
+
+def test_a_tiny_hand_made_tree_routes_left_and_right():
+    params = {"features": list(FEATURES), "depth": 1, "base": 0.0, "learning_rate": 1.0,
+              "trees": [{"feature": [FEATURES.index("qcov")], "threshold": [0.5], "value": [0.0, -2.0, 2.0]}]}
+    t = Trees(params, FEATURES)
+    p = t.probability(np.array([_row(qcov=0.2), _row(qcov=0.8)]))
+    assert p[0] < 0.5 < p[1]
