@@ -22,6 +22,7 @@ from bot.doctor import run_checks
 from bot.models import Band
 from bot.runtime import run
 from bot.search.analysis import Normalizer
+from bot.search.matcher import ScoreExplanation
 from bot.storage.backup import backup_file
 from bot.storage.ingest import ingest
 from bot.storage.state import Rewording, StateStore
@@ -158,6 +159,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         outcome = answerer.ask(args.question, k=max(args.k, 1))
         elapsed_ms = (time.perf_counter() - started) * 1000
+        top = outcome.candidates[0][1] if outcome.candidates else None
+        explanation = matcher.explain_score(args.question, top) if args.explain and top else None
         if args.json:
             print(json.dumps({
                 "band": outcome.band.value,
@@ -172,11 +175,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     "answers": [{"author": a.author, "text": a.text} for a in outcome.question.answers],
                 },
                 "ms": round(elapsed_ms, 2),
+                **({"explain": _explanation_json(explanation)} if args.explain else {}),
             }, ensure_ascii=False, indent=2))
             return 0
         print(f"band: {outcome.band.value}   ({elapsed_ms:.1f} ms)")
         for n, (hit, title) in enumerate(outcome.candidates, start=1):
             print(f"  {n}. {hit.score:5.1f}  {title}  [{hit.key}]")
+        if args.explain:
+            print("\n".join(explanation.lines()) if explanation else "no learned confidence to explain")
         renderer = Renderer(RenderSettings.from_config(cfg), converter=traditional_converter())
         example = answerer.example() if outcome.band is Band.SMALLTALK else None
         reply = renderer.outcome(outcome, args.question, locale=args.locale or cfg.locale, example=example)
@@ -185,6 +191,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for row in reply.buttons:
             print("  " + " | ".join(f"[{b.text}]" for b in row))
     return 0
+
+
+def _explanation_json(explanation: ScoreExplanation | None) -> dict | None:
+    if explanation is None:
+        return None
+    return {
+        "confidence": explanation.confidence,
+        "base_logit": round(explanation.base, 4),
+        "features": [{"feature": c.feature, "value": round(c.value, 4), "logit": round(c.logit, 4)}
+                     for c in explanation.contributions],
+    }
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -322,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=3, help="how many matches to list (default 3)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--locale", choices=("zh-Hans", "zh-Hant", "en"), help="UI language of the reply")
+    p.add_argument("--explain", action="store_true",
+                   help="show each learned feature's value and contribution to the top match's confidence")
 
     add("run", "Run the Telegram bot (polling or webhook, as configured).", cmd_run)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -138,3 +139,15 @@ def test_read_only_store_is_reported_by_ingest_with_its_name(config, tmp_path):
     assert str(db) in result.stderr and "readonly" in result.stderr.replace("-", "")
     assert "Traceback" not in result.stderr
     assert json.loads(asked.stdout)["band"] == "answer"  # reading a read-only archive still works
+
+
+def test_ask_explain_lists_each_features_contribution_to_the_confidence(config):
+    assert cli("ingest", "--config", str(config)).returncode == 0
+    plain = cli("ask", "ResNet 的残差连接为什么有效", "--explain", "--config", str(config))
+    assert plain.returncode == 0, plain.stderr
+    assert "learned confidence" in plain.stdout and "contribution to the log-odds" in plain.stdout
+    asked = cli("ask", "ResNet 的残差连接为什么有效", "--explain", "--json", "--config", str(config))
+    explain = json.loads(asked.stdout)["explain"]
+    assert explain["features"] and all({"feature", "value", "logit"} <= set(f) for f in explain["features"])
+    total = explain["base_logit"] + sum(f["logit"] for f in explain["features"])
+    assert abs(100 / (1 + math.exp(-total)) - explain["confidence"]) < 0.1
