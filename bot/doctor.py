@@ -14,7 +14,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.answerer import archive_fingerprint
 from bot.config import PLACEHOLDER_TOKENS, Config, ConfigError, load_config
+from bot.search.index import verify_index
 from bot.search.matcher import Matcher
 from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
@@ -74,12 +76,15 @@ def _check_index(cfg: Config, store: Store | None) -> Check:
     if store is None:
         return Check("index", True, f"{path}: built when the store is (at the first ingest)")
     started = time.perf_counter()
-    matcher = Matcher.load(path, store.fingerprint(), aliases=cfg.aliases, settings=cfg.matcher)
+    matcher = Matcher.load(path, archive_fingerprint(cfg, store), aliases=cfg.aliases, settings=cfg.matcher)
     if matcher is None:
         reason = "missing" if not os.path.exists(path) else "older than the store, damaged or of another version"
         return Check("index", False, f"{path}: {reason}: run `archive-bot ingest` (or `run` rebuilds it at start)")
-    return Check("index", True, f"{path}: current, {len(matcher)} questions, loaded in "
-                                f"{time.perf_counter() - started:.1f}s")
+    loaded = time.perf_counter() - started
+    problem = verify_index(path)  # every array's checksum and every posting list, not only the structure
+    if problem is not None:
+        return Check("index", False, f"{path}: {problem}: delete it and run `archive-bot ingest` to rebuild it")
+    return Check("index", True, f"{path}: current and verified, {len(matcher)} questions, loaded in {loaded:.1f}s")
 
 
 def _check_state(cfg: Config) -> Check:

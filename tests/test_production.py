@@ -5,10 +5,12 @@ are consistent while a writer is busy, and ``doctor`` tells what is wrong, one l
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -278,6 +280,21 @@ def test_doctor_passes_on_an_ingested_archive_and_checks_the_token_online(tmp_pa
     assert [line.split()[:2] for line in result.stdout.splitlines()[:-1]] == [
         ["OK", "config"], ["OK", "token"], ["OK", "paths"], ["OK", "store"], ["OK", "index"], ["OK", "state"]]
     assert "13 questions" in result.stdout and TOKEN not in result.stdout
+
+
+def test_doctor_verifies_every_array_of_the_index_not_only_its_structure(tmp_path):
+    config = write_config(tmp_path)
+    assert main(["ingest", "--quiet", "--config", str(config)]) == 0
+    index = tmp_path / "archive.db.index"
+    raw = bytearray(index.read_bytes())
+    hlen = struct.unpack("<Q", raw[8:16])[0]
+    start = -(-(20 + hlen) // 64) * 64
+    spec = next(a for a in json.loads(raw[20 : 20 + hlen])["arrays"] if a["name"] == "content")
+    raw[start + spec["offset"] + 1] ^= 0x01  # a title's text: the structure checks on open cannot see it
+    index.write_bytes(bytes(raw))
+    result = doctor("--config", str(config), token=TOKEN)
+    assert result.returncode == 1
+    assert any(line.startswith("FAIL  index") and "rebuild" in line for line in result.stdout.splitlines())
 
 
 async def test_doctor_online_calls_getme_through_base_url(tmp_path):
