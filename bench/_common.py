@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -105,3 +106,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def timings(fn, queries: list[str], warmup: int = 50) -> tuple[float, float, float, float]:
+    """Wall-clock and thread-CPU (immune to preemption on a shared machine) median and p95, in ms."""
+    for q in queries[:warmup]:
+        fn(q)
+    wall, cpu = [], []
+    for q in queries:
+        c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
+        fn(q)
+        wall.append((time.perf_counter_ns() - t0) / 1e6)
+        cpu.append((time.thread_time_ns() - c0) / 1e6)
+    wall.sort()
+    cpu.sort()
+    p95 = min(len(wall) - 1, int(0.95 * len(wall)))
+    return wall[len(wall) // 2], wall[p95], cpu[len(cpu) // 2], cpu[p95]

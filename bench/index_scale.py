@@ -37,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 
-from _common import DATA_DIR, read_archive, read_queries, table
+from _common import DATA_DIR, read_archive, read_queries, table, timings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -97,19 +97,8 @@ def _queries(n: int) -> list[str]:
 
 
 def _latency(fn, queries: list[str], warmup: int = 50) -> dict:
-    for q in queries[:warmup]:
-        fn(q)
-    wall, cpu = [], []
-    for q in queries:
-        c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
-        fn(q)
-        wall.append((time.perf_counter_ns() - t0) / 1e6)
-        cpu.append((time.thread_time_ns() - c0) / 1e6)
-    wall.sort()
-    cpu.sort()
-    p95 = min(len(wall) - 1, int(0.95 * len(wall)))
-    return {"median_ms": wall[len(wall) // 2], "p95_ms": wall[p95], "cpu_median_ms": cpu[len(cpu) // 2],
-            "cpu_p95_ms": cpu[p95]}
+    median, p95, cpu_median, cpu_p95 = timings(fn, queries, warmup)
+    return {"median_ms": median, "p95_ms": p95, "cpu_median_ms": cpu_median, "cpu_p95_ms": cpu_p95}
 
 
 def _smaps(pid: int) -> dict[str, float]:

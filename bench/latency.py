@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from _common import read_archive, read_queries, scale_titles, table
+from _common import read_archive, read_queries, scale_titles, table, timings
 
 
 def _pin(core: int) -> None:
@@ -36,22 +36,6 @@ def _peak_rss_mb() -> float:
 def _queries(n: int) -> list[str]:
     qs = [q for _l, q, _t, _k in read_queries()]
     return random.Random(3).sample(qs, min(n, len(qs)))
-
-
-def _timings(fn, queries: list[str], warmup: int = 50) -> tuple[float, float, float, float]:
-    """Wall-clock and thread-CPU (immune to preemption on a shared machine) median and p95, in ms."""
-    for q in queries[:warmup]:
-        fn(q)
-    wall, cpu = [], []
-    for q in queries:
-        c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
-        fn(q)
-        wall.append((time.perf_counter_ns() - t0) / 1e6)
-        cpu.append((time.thread_time_ns() - c0) / 1e6)
-    wall.sort()
-    cpu.sort()
-    p95 = min(len(wall) - 1, int(0.95 * len(wall)))
-    return wall[len(wall) // 2], wall[p95], cpu[len(cpu) // 2], cpu[p95]
 
 
 def child(args: argparse.Namespace) -> dict:
@@ -74,7 +58,7 @@ def child(args: argparse.Namespace) -> dict:
         m = Matcher.load(args.path, "bench")
         load = time.perf_counter() - t0
         assert m is not None
-        med, p95, cmed, cp95 = _timings(lambda q: m.decide(q, k=3), _queries(args.queries))
+        med, p95, cmed, cp95 = timings(lambda q: m.decide(q, k=3), _queries(args.queries))
         return {
             "load_s": load,
             "median_ms": med,
@@ -105,7 +89,7 @@ def child(args: argparse.Namespace) -> dict:
         if ids:
             retr.retrieve([ids], k=3, show_progress=False, n_threads=1)
 
-    med, p95, cmed, cp95 = _timings(run, _queries(args.queries))
+    med, p95, cmed, cp95 = timings(run, _queries(args.queries))
     return {"bm25_build_s": build, "bm25_median_ms": med, "bm25_p95_ms": p95, "bm25_cpu_p95_ms": cp95}
 
 
