@@ -22,8 +22,10 @@ from bot.doctor import run_checks
 from bot.models import Band
 from bot.runtime import run
 from bot.search.analysis import Normalizer
+from bot.storage.backends import is_database_url, open_state, open_store, state_exists
 from bot.storage.backup import backup_file
 from bot.storage.ingest import ingest
+from bot.storage.pg import redact_url
 from bot.storage.state import Rewording, StateStore
 from bot.storage.store import Store, StoreError
 from bot.ui.htmltext import visible_text
@@ -56,7 +58,7 @@ def _load(args: argparse.Namespace, *, require_token: bool = False) -> Config:
 @contextlib.contextmanager
 def _archive(cfg: Config, *, create: bool = False) -> Iterator[Store]:
     """The configured store, closed afterwards."""
-    store = Store.open(cfg.archive.db, create=create)
+    store = open_store(cfg.archive.db, create=create)
     try:
         yield store
     finally:
@@ -187,12 +189,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load(args, require_token=True)
+    if args.port is not None:  # one config, several replicas: each on its own port
+        webhook = cfg.telegram.webhook.model_copy(update={"port": args.port})
+        cfg = cfg.model_copy(update={"telegram": cfg.telegram.model_copy(update={"webhook": webhook})})
     return run(cfg)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     cfg = load_config(args.file, require_token=not args.no_token)
-    print(f"{args.file}: OK (mode {cfg.telegram.mode}, store {cfg.archive.db}, locale {cfg.locale}, "
+    print(f"{args.file}: OK (mode {cfg.telegram.mode}, store {redact_url(cfg.archive.db)}, locale {cfg.locale}, "
           f"{len(cfg.admins)} admin(s))")
     return 0
 
@@ -211,6 +216,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     cfg = _load(args)
+    if any(is_database_url(u) for u in (cfg.archive.db, cfg.archive.state_path)):
+        raise CliError("the store is in PostgreSQL: back it up with pg_dump (see the README, Several replicas)")
     os.makedirs(args.dest, exist_ok=True)
     sources = [cfg.archive.db] + ([cfg.archive.state_path] if os.path.exists(cfg.archive.state_path) else [])
     for source in sources:
@@ -226,8 +233,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with _archive(cfg) as store:
         counts = store.counts()
     rows = []
-    if os.path.exists(cfg.archive.state_path):  # read-only: no state file means nothing was logged yet
-        state = StateStore.open(cfg.archive.state_path, create=False)
+    if state_exists(cfg.archive.state_path):  # read-only: no state file means nothing was logged yet
+        state = open_state(cfg.archive.state_path, create=False)
         try:
             rows = state.misses(args.limit, since=time.time() - args.days * 86400 if args.days else 0.0)
         finally:
@@ -246,7 +253,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_learned(args: argparse.Namespace) -> int:
     cfg = _load(args)
     with _archive(cfg) as store:
-        state = StateStore.open(cfg.archive.state_path)
+        state = open_state(cfg.archive.state_path)
         try:
             if args.accept:
                 _accept(state, state.rewordings(), args.accept)
@@ -321,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--locale", choices=("zh-Hans", "zh-Hant", "en"), help="UI language of the reply")
 
-    add("run", "Run the Telegram bot (polling or webhook, as configured).", cmd_run)
+    p = add("run", "Run the Telegram bot (polling or webhook, as configured).", cmd_run)
+    p.add_argument("--port", type=int, choices=range(1, 65536), metavar="N",
+                   help="webhook port (overrides telegram.webhook.port: one config, several replicas)")
 
     p = add("check-config", "Validate a config file and report every problem with its key.", cmd_check_config)
     p.add_argument("file", help="YAML config file")
