@@ -138,6 +138,11 @@ class PgStateStore(StateStore):
             (update_id, replica),
         )
 
+    def release_all(self, replica: str) -> int:
+        """Give back every update ``replica`` still holds (it is stopping); return how many."""
+        return self._pg.execute_native(
+            "UPDATE inbox SET claimed_by = NULL, lease_until = 0 WHERE claimed_by = %s", (replica,)).rowcount
+
     def pending(self) -> int:
         """Updates recorded and not yet handled (claimed or not)."""
         row = self._pg.execute_native("SELECT count(*) FROM inbox").fetchone()

@@ -14,7 +14,7 @@ from bot.storage.pg import PgDatabase
 from bot.storage.sqlitedb import StoreError, transaction
 from bot.storage.store import Store
 
-__all__ = ["CHANNEL", "PG_MIGRATIONS", "PG_SCHEMA_VERSION", "SCHEMA", "PgStore", "StoreError"]
+__all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "SCHEMA", "PgStore", "StoreError"]
 
 SCHEMA = "archive"
 
@@ -79,9 +79,6 @@ def _pg_v1(db: PgDatabase) -> None:
 PG_MIGRATIONS = (_pg_v1,)
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
 
-#: Sent with ``NOTIFY`` when an ingest commits a changed archive (replicas reload).
-CHANNEL = "archive_bot_archive"
-
 
 class PgStore(Store):
     """The archive in PostgreSQL. Build with :meth:`open` (a ``postgresql://`` URL)."""
@@ -114,12 +111,6 @@ class PgStore(Store):
         """One atomic write on one pooled connection; failures become :class:`StoreError`."""
         with transaction(self._db):  # type: ignore[arg-type]
             yield
-
-    def bump_version(self) -> str:
-        """Mark the archive as changed and tell listening replicas when the transaction commits."""
-        token = super().bump_version()
-        self._pg.execute_native("SELECT pg_notify(%s, %s)", (CHANNEL, token))
-        return token
 
     def random_id(self) -> str | None:
         row = self._pg.execute_native("SELECT id FROM questions ORDER BY random() LIMIT 1").fetchone()
