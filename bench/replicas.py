@@ -229,6 +229,15 @@ async def wait_healthy(http: aiohttp.ClientSession, replicas: list[Replica], tim
             await asyncio.sleep(0.2)
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux), MB."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def stop_replicas(replicas: list[Replica]) -> None:
     for r in replicas:
         if r.proc.poll() is None:
@@ -259,6 +268,7 @@ class PhaseResult:
     failed_posts: int
     reload_s: float | None = None
     new_question_answered: bool | None = None
+    rss_mb: float = float("nan")
 
     @property
     def ok(self) -> bool:
@@ -299,8 +309,10 @@ async def run_phase(label: str, api: FakeBotAPI, args: argparse.Namespace, confi
             with nginx(work / f"nginx-{slug}", ports) as proxy:
                 print(f"  front: {'nginx ' + proxy if proxy else 'client round-robin (no nginx)'}", flush=True)
                 urls = [proxy] if proxy else [f"http://127.0.0.1:{p}/telegram" for p in ports]
-                return await drive(label, api, args, config, work, db, http, replicas, urls, first_user, titles,
-                                   kill=kill)
+                result = await drive(label, api, args, config, work, db, http, replicas, urls, first_user, titles,
+                                     kill=kill)
+                result.rss_mb = max(rss_mb(r.proc.pid) for r in replicas)
+                return result
         finally:
             stop_replicas(replicas)
 
@@ -452,13 +464,13 @@ def main() -> int:
             results = asyncio.run(bench(args, server, work))
     print()
     print("| phase | answered | out of order | duplicates (in flight at kill) | failed POSTs | time s | "
-          "updates/s | p50 ms | p95 ms | reload s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "updates/s | p50 ms | p95 ms | reload s | replica RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         reload = "" if r.reload_s is None else f"{r.reload_s:.1f}"
         print(f"| {r.label} | {r.answered}/{r.updates} | {r.out_of_order} | {r.duplicates} ({r.in_flight_at_kill}) | "
               f"{r.failed_posts} | {r.seconds:.1f} | {r.updates / max(r.seconds, 1e-9):.0f} | {r.p50_ms:.0f} | "
-              f"{r.p95_ms:.0f} | {reload} |")
+              f"{r.p95_ms:.0f} | {reload} | {r.rss_mb:.0f} |")
     for r in results:
         if r.new_question_answered is not None:
             print(f"new question after the reload answered: {r.new_question_answered}")
