@@ -169,3 +169,17 @@ def test_two_replicas_claiming_in_turn_never_get_the_same_update(state, db_url):
         got += [u["update_id"] for u in other.claim("b", lease=30, limit=3)]
     assert sorted(got) == list(range(1, 41)) and len(set(got)) == 40
     other.close()
+
+
+def test_doctor_checks_a_postgresql_store_and_state_without_printing_the_password(db_url, tmp_path):
+    store = open_store(db_url)
+    ingest(store, [str(ROOT / "sample-archive")])
+    store.close()
+    with_password = db_url.replace("postgresql://postgres@", "postgresql://postgres:${PGPW}@")
+    config = tmp_path / "bot.yaml"
+    config.write_text(f"archive:\n  db: {with_password}\n", encoding="utf-8")
+    result = cli("doctor", "--config", str(config), env={"PGPW": "s3cretpw"})
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith(("OK", "FAIL"))}
+    assert lines["store"].startswith("OK") and "questions" in lines["store"]
+    assert lines["state"].startswith("OK") and "postgres:***@" in lines["state"]
+    assert "s3cretpw" not in result.stdout + result.stderr
