@@ -91,7 +91,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if show:
             sys.stderr.write("\n")
         print(report.summary())
-        print(f"took {elapsed:.1f}s ({report.files / max(elapsed, 1e-9):.0f} files/s); store: {cfg.archive.db}")
+        print(f"took {elapsed:.1f}s ({report.files / max(elapsed, 1e-9):.0f} files/s); "
+              f"store: {redact_url(cfg.archive.db)}")
         if not args.no_index:
             started = time.perf_counter()
             matcher = open_matcher(cfg, store)
@@ -129,7 +130,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with _archive(cfg) as store:
         q = store.get(args.id) or (store.get(store.find_by_title(args.id) or "") if args.id else None)
         if q is None:
-            raise CliError(f"no question with id {args.id!r} in {cfg.archive.db}")
+            raise CliError(f"no question with id {args.id!r} in {redact_url(cfg.archive.db)}")
         if args.json:
             print(to_json(q))
         else:
