@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import aiohttp
 import pytest_asyncio
 
 from bot.archive.ids import question_id
@@ -14,11 +15,12 @@ from bot.cli import build_parser
 from bot.models import Answer, Question
 from bot.storage.backends import open_state, open_store
 from bot.storage.ingest import ingest
+from bot.storage.sqlitedb import StoreError
 from tests.fakebotapi import FakeBotAPI
 from tests.harness import running_bot
 from tests.pg import fresh_database, server_url
 from tests.test_webhook import SECRET, free_port
-from tests.webhooks import deliver, message_update
+from tests.webhooks import SECRET_HEADER, deliver, message_update
 
 TITLES = ["ResNet 的残差连接为什么有效?", "每天喝咖啡对身体有害吗?", "晨跑和夜跑哪个更好?"]
 
@@ -103,3 +105,26 @@ async def test_an_ingest_from_elsewhere_is_picked_up_by_a_running_replica(fake_a
         await until(lambda: len(bot.services.answerer.matcher) == before + 1, timeout=20)
         [reply] = await bot.ask(603, "新加的问题为什么会出现")
     assert reply.text.startswith("新加的问题为什么会出现?")
+
+
+async def test_an_update_that_cannot_be_recorded_gets_503_and_is_answered_when_sent_again(
+        fake_api, tmp_path, sample_matcher, pg_url, monkeypatch):
+    port = free_port()
+    async with replica(fake_api, tmp_path, sample_matcher, pg_url, port) as bot:
+        update = message_update(fake_api, 900, 604, TITLES[1])
+        state = bot.services.state
+        real = state.record_update
+
+        def database_down(*args, **kwargs):
+            raise StoreError("postgresql://bot:***@db/archive: the bot state store failed (server closed)")
+
+        monkeypatch.setattr(state, "record_update", database_down)
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://127.0.0.1:{port}/tg", json=update, headers={SECRET_HEADER: SECRET}) as resp:
+            assert resp.status == 503
+        await asyncio.sleep(0.5)
+        assert fake_api.sent_messages(604) == []
+        monkeypatch.setattr(state, "record_update", real)
+        log = await deliver([f"http://127.0.0.1:{port}/tg"], SECRET, {604: [update]})  # Telegram retries
+        [reply] = await fake_api.wait_for_messages(1, 604, timeout=15)
+    assert reply.text.startswith(TITLES[1]) and log.failures == 0
