@@ -113,7 +113,7 @@ class WebhookConfig(Section):
     public_url: str = ""
     secret_token: str = Field("", repr=False)
     read_timeout: float = Field(10.0, gt=0, le=120, description="seconds a client may take to send headers or body")
-    claim_lease: float = Field(60.0, ge=1, le=3600, description="replicas: seconds before another replica takes over "
+    claim_lease: float = Field(15.0, ge=1, le=3600, description="replicas: seconds before another replica takes over "
                                "an update claimed by one that died")
 
 

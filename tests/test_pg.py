@@ -183,3 +183,13 @@ def test_doctor_checks_a_postgresql_store_and_state_without_printing_the_passwor
     assert lines["store"].startswith("OK") and "questions" in lines["store"]
     assert lines["state"].startswith("OK") and "postgres:***@" in lines["state"]
     assert "s3cretpw" not in result.stdout + result.stderr
+
+
+def test_a_live_replica_renewing_its_lease_keeps_its_claim(state, db_url):
+    state.record_update(9, 10, update(9, 10))
+    assert state.claim("alive", lease=1, limit=10)
+    assert state.renew("alive", lease=30) == 1
+    state._pg.execute_native("UPDATE inbox SET lease_until = lease_until - 5")  # the first 1 s lease is long over
+    other = open_state(db_url)
+    assert other.claim("other", lease=30, limit=10) == []
+    other.close()

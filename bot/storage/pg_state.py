@@ -138,6 +138,11 @@ class PgStateStore(StateStore):
             (update_id, replica),
         )
 
+    def renew(self, replica: str, *, lease: float) -> int:
+        """Extend the lease of every update ``replica`` holds (it is alive and still at work); return how many."""
+        return self._pg.execute_native(
+            f"UPDATE inbox SET lease_until = {_NOW} + %s WHERE claimed_by = %s", (float(lease), replica)).rowcount
+
     def release_all(self, replica: str) -> int:
         """Give back every update ``replica`` still holds (it is stopping); return how many."""
         return self._pg.execute_native(

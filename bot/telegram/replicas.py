@@ -4,8 +4,9 @@ A replica that receives an update records it in the shared inbox (unique on ``up
 then answers 200, so an update Telegram was told about is never lost with the replica. Every
 replica runs a :class:`ReplicaWorker` that claims recorded updates (``FOR UPDATE SKIP LOCKED``, only
 the oldest left of each chat, under a lease) and handles them: one chat's updates one at a time and
-in order, whichever replica received them. A replica that dies leaves its claims behind; once their
-lease has run out another replica takes them over. An update already handled is skipped (the
+in order, whichever replica received them. A live replica renews the lease of what it holds every
+third of the lease; a replica that dies leaves its claims behind, and once their lease has run out
+another replica takes them over. An update already handled is skipped (the
 handled-update ledger), so a redelivery is not answered twice.
 """
 
@@ -38,6 +39,7 @@ class SharedInbox(Protocol):
 
     def record_update(self, update_id: int, chat_key: int | None, payload: str) -> bool: ...
     def claim(self, replica: str, *, lease: float, limit: int) -> list[dict]: ...
+    def renew(self, replica: str, *, lease: float) -> int: ...
     def release_all(self, replica: str) -> int: ...
 
 
@@ -78,8 +80,16 @@ class ReplicaWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and handle until ``stop``; then let what runs finish and give back the rest."""
+        loop = asyncio.get_running_loop()
+        renew_at = loop.time() + self._lease / 3
         while not stop.is_set():
             self._wake.clear()
+            if self._tasks and loop.time() >= renew_at:
+                renew_at = loop.time() + self._lease / 3
+                try:
+                    self._inbox.renew(self.name, lease=self._lease)
+                except StoreError as exc:
+                    log.warning("claims not renewed: %s", exc)
             claimed = 0
             free = self._limit - len(self._tasks)
             if free > 0:
