@@ -10,7 +10,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
@@ -18,6 +17,7 @@ from bot.config import Config
 from bot.models import Band, Decision, Hit, Link, Outcome, Question, TopicPage
 from bot.search.analysis import Normalizer
 from bot.search.matcher import Matcher, MatcherSettings
+from bot.storage.backends import open_state, state_exists
 from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
 
@@ -35,10 +35,10 @@ def learned_titles(cfg: Config, store: Store, state: StateStore | None = None) -
         pairs = state.accepted()
     else:
         path = cfg.archive.state_path
-        if not os.path.exists(path):
+        if not state_exists(path):
             return []
         try:
-            own = StateStore.open(path, create=False)
+            own = open_state(path, create=False)
         except StoreError as exc:
             log.warning("learned rewordings not read: %s", exc)
             return []

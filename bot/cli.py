@@ -23,8 +23,10 @@ from bot.models import Band
 from bot.runtime import run
 from bot.search.analysis import Normalizer
 from bot.search.matcher import ScoreExplanation
+from bot.storage.backends import is_database_url, open_state, open_store, state_exists
 from bot.storage.backup import backup_file
 from bot.storage.ingest import ingest
+from bot.storage.pg import redact_url
 from bot.storage.state import Rewording, StateStore
 from bot.storage.store import Store, StoreError
 from bot.ui.htmltext import visible_text
@@ -58,7 +60,7 @@ def _load(args: argparse.Namespace, *, require_token: bool = False) -> Config:
 @contextlib.contextmanager
 def _archive(cfg: Config, *, create: bool = False) -> Iterator[Store]:
     """The configured store, closed afterwards."""
-    store = Store.open(cfg.archive.db, create=create)
+    store = open_store(cfg.archive.db, create=create)
     try:
         yield store
     finally:
@@ -92,7 +94,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if show:
             sys.stderr.write("\n")
         print(report.summary())
-        print(f"took {elapsed:.1f}s ({report.files / max(elapsed, 1e-9):.0f} files/s); store: {cfg.archive.db}")
+        print(f"took {elapsed:.1f}s ({report.files / max(elapsed, 1e-9):.0f} files/s); "
+              f"store: {redact_url(cfg.archive.db)}")
         if not args.no_index:
             started = time.perf_counter()
             matcher = open_matcher(cfg, store, changed=report.changed_ids, previous=previous)
@@ -130,7 +133,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     with _archive(cfg) as store:
         q = store.get(args.id) or (store.get(store.find_by_title(args.id) or "") if args.id else None)
         if q is None:
-            raise CliError(f"no question with id {args.id!r} in {cfg.archive.db}")
+            raise CliError(f"no question with id {args.id!r} in {redact_url(cfg.archive.db)}")
         if args.json:
             print(to_json(q))
         else:
@@ -206,12 +209,15 @@ def _explanation_json(explanation: ScoreExplanation | None) -> dict | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load(args, require_token=True)
+    if args.port is not None:  # one config, several replicas: each on its own port
+        webhook = cfg.telegram.webhook.model_copy(update={"port": args.port})
+        cfg = cfg.model_copy(update={"telegram": cfg.telegram.model_copy(update={"webhook": webhook})})
     return run(cfg)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     cfg = load_config(args.file, require_token=not args.no_token)
-    print(f"{args.file}: OK (mode {cfg.telegram.mode}, store {cfg.archive.db}, locale {cfg.locale}, "
+    print(f"{args.file}: OK (mode {cfg.telegram.mode}, store {redact_url(cfg.archive.db)}, locale {cfg.locale}, "
           f"{len(cfg.admins)} admin(s))")
     return 0
 
@@ -230,6 +236,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     cfg = _load(args)
+    if any(is_database_url(u) for u in (cfg.archive.db, cfg.archive.state_path)):
+        raise CliError("the store is in PostgreSQL: back it up with pg_dump (see the README, Several replicas)")
     os.makedirs(args.dest, exist_ok=True)
     sources = [cfg.archive.db] + ([cfg.archive.state_path] if os.path.exists(cfg.archive.state_path) else [])
     for source in sources:
@@ -245,8 +253,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     with _archive(cfg) as store:
         counts = store.counts()
     rows = []
-    if os.path.exists(cfg.archive.state_path):  # read-only: no state file means nothing was logged yet
-        state = StateStore.open(cfg.archive.state_path, create=False)
+    if state_exists(cfg.archive.state_path):  # read-only: no state file means nothing was logged yet
+        state = open_state(cfg.archive.state_path, create=False)
         try:
             rows = state.misses(args.limit, since=time.time() - args.days * 86400 if args.days else 0.0)
         finally:
@@ -265,7 +273,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_learned(args: argparse.Namespace) -> int:
     cfg = _load(args)
     with _archive(cfg) as store:
-        state = StateStore.open(cfg.archive.state_path)
+        state = open_state(cfg.archive.state_path)
         try:
             if args.accept:
                 _accept(state, state.rewordings(), args.accept)
@@ -342,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true",
                    help="show each learned feature's value and contribution to the top match's confidence")
 
-    add("run", "Run the Telegram bot (polling or webhook, as configured).", cmd_run)
+    p = add("run", "Run the Telegram bot (polling or webhook, as configured).", cmd_run)
+    p.add_argument("--port", type=int, choices=range(1, 65536), metavar="N",
+                   help="webhook port (overrides telegram.webhook.port: one config, several replicas)")
 
     p = add("check-config", "Validate a config file and report every problem with its key.", cmd_check_config)
     p.add_argument("file", help="YAML config file")

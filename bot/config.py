@@ -113,6 +113,8 @@ class WebhookConfig(Section):
     public_url: str = ""
     secret_token: str = Field("", repr=False)
     read_timeout: float = Field(10.0, gt=0, le=120, description="seconds a client may take to send headers or body")
+    claim_lease: float = Field(15.0, ge=1, le=3600, description="replicas: seconds before another replica takes over "
+                               "an update claimed by one that died")
 
 
 class TelegramConfig(Section):
@@ -161,8 +163,13 @@ class TelegramConfig(Section):
         return self
 
 
+def is_database_url(value: str) -> bool:
+    """A PostgreSQL URL (``postgresql://…`` or ``postgres://…``) rather than an SQLite file path."""
+    return value.startswith(("postgresql://", "postgres://"))
+
+
 class ArchiveConfig(Section):
-    """Where the archive lives."""
+    """Where the archive lives: ``db`` and ``state_db`` are SQLite file paths or ``postgresql://`` URLs."""
 
     db: str = Field("archive.db", min_length=1)
     index: str = ""
@@ -173,13 +180,14 @@ class ArchiveConfig(Section):
 
     @property
     def index_path(self) -> str:
-        """The saved search index: ``index``, else next to the store."""
-        return self.index or self.db + ".index"
+        """The saved search index: ``index``, else next to the store (in the working folder for a URL)."""
+        return self.index or ("archive-bot.index" if is_database_url(self.db) else self.db + ".index")
 
     @property
     def state_path(self) -> str:
-        """The bot's own state (query log, answered updates): ``state_db``, else next to the store."""
-        return self.state_db or self.db + ".state"
+        """The bot's own state (query log, answered updates): ``state_db``, else next to the store
+        (for a PostgreSQL store: the same database, in a schema of its own)."""
+        return self.state_db or (self.db if is_database_url(self.db) else self.db + ".state")
 
 
 class MatcherSettings(Section):
@@ -364,11 +372,12 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
     """Relative paths in the file are taken relative to the config file's folder."""
 
     def res(p: str) -> str:
-        return p if not p or os.path.isabs(p) else str((base / p).resolve())
+        return p if not p or os.path.isabs(p) or is_database_url(p) else str((base / p).resolve())
 
     a = cfg.archive
     archive = a.model_copy(update={
-        "db": res(a.db), "index": res(a.index), "state_db": res(a.state_db), "paths": tuple(res(p) for p in a.paths),
+        "db": res(a.db), "index": res(a.index or ("archive-bot.index" if is_database_url(a.db) else "")),
+        "state_db": res(a.state_db), "paths": tuple(res(p) for p in a.paths),
     })
     return cfg.model_copy(update={"archive": archive})
 

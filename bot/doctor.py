@@ -18,6 +18,8 @@ from bot.answerer import archive_fingerprint
 from bot.config import PLACEHOLDER_TOKENS, Config, ConfigError, load_config
 from bot.search.index import verify_index
 from bot.search.matcher import Matcher
+from bot.storage.backends import is_database_url, open_state, open_store
+from bot.storage.pg import redact_url
 from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
 from bot.telegram.probe import ProbeError, get_me
@@ -53,6 +55,8 @@ def check_token(token: str) -> Check:
 def _check_store(cfg: Config) -> tuple[Check, Store | None]:
     path = cfg.archive.db
     will_ingest = cfg.archive.ingest_on_start and bool(cfg.archive.paths)
+    if is_database_url(path):
+        return _check_pg_store(cfg, redact_url(path), will_ingest)
     if not os.path.exists(path):
         if will_ingest:
             return Check("store", True, f"{path} not created yet: `run` ingests archive.paths at start"), None
@@ -69,6 +73,20 @@ def _check_store(cfg: Config) -> tuple[Check, Store | None]:
     if counts.questions == 0 and not will_ingest:
         return Check("store", False, f"{path} is empty: run `archive-bot ingest`"), store
     return Check("store", True, f"{path}: {counts.questions} questions, {counts.answers} answers"), store
+
+
+def _check_pg_store(cfg: Config, label: str, will_ingest: bool) -> tuple[Check, Store | None]:
+    """The archive in PostgreSQL: the server answers, the schema is there and current, questions in it."""
+    try:
+        store = open_store(cfg.archive.db, create=False)
+    except StoreError as exc:
+        if will_ingest and "does not exist" in str(exc):
+            return Check("store", True, f"{label}: no archive schema yet: `run` ingests archive.paths at start"), None
+        return Check("store", False, str(exc)), None
+    counts = store.counts()
+    if counts.questions == 0 and not will_ingest:
+        return Check("store", False, f"{label} is empty: run `archive-bot ingest`"), store
+    return Check("store", True, f"{label}: {counts.questions} questions, {counts.answers} answers"), store
 
 
 def _check_index(cfg: Config, store: Store | None) -> Check:
@@ -89,6 +107,12 @@ def _check_index(cfg: Config, store: Store | None) -> Check:
 
 def _check_state(cfg: Config) -> Check:
     path = cfg.archive.state_path
+    if is_database_url(path):
+        try:
+            open_state(path).close()  # creates or migrates the schema, as `run` would
+        except StoreError as exc:
+            return Check("state", False, str(exc))
+        return Check("state", True, f"{redact_url(path)}: opens (query log, shared update inbox)")
     if not os.path.exists(path):
         folder = os.path.dirname(os.path.abspath(path))
         if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):

@@ -10,8 +10,8 @@ from bot.answerer import Answerer, archive_fingerprint, open_matcher_with_finger
 from bot.config import Config
 from bot.logs import setup_logging
 from bot.search.matcher import Matcher
+from bot.storage.backends import open_state, open_store
 from bot.storage.ingest import ingest
-from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
 from bot.telegram.app import EXIT_FAILURE, build_application, serve
 from bot.telegram.context import Services, UserRateLimit
@@ -36,10 +36,10 @@ def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
 
     ``matcher`` skips loading the index: for tests that share one across many stores.
     """
-    store = Store.open(cfg.archive.db, create=cfg.archive.ingest_on_start)
+    store = open_store(cfg.archive.db, create=cfg.archive.ingest_on_start)
     try:
         ensure_archive(cfg, store, quiet=False)
-        state = StateStore.open(cfg.archive.state_path)
+        state = open_state(cfg.archive.state_path)
     except BaseException:
         store.close()
         raise

@@ -11,8 +11,8 @@ import pytest
 
 from bot.archive.ids import question_id
 from bot.archive.jsonl import from_json, to_json
+from bot.storage.backends import open_store
 from bot.storage.ingest import decode_bytes, ingest
-from bot.storage.store import Store
 from tests.pages import make_page, write
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,8 +20,10 @@ ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(str(tmp_path / "archive.db"))
+def store(backend):
+    """The archive store on each backend (SQLite, PostgreSQL); ``location`` is its path or URL."""
+    s = open_store(backend.location("archive.db"))
+    s.location = backend.location("archive.db")
     yield s
     s.close()
 
@@ -101,11 +103,11 @@ def test_missing_path_is_reported(store, tmp_path):
     assert report.skipped == [(str(tmp_path / "nope"), "no such file or folder")]
 
 
-def test_jsonl_export_import_round_trip_is_exact(store, archive, tmp_path):
+def test_jsonl_export_import_round_trip_is_exact(store, archive, tmp_path, backend):
     ingest(store, [str(archive)])
     exported = "".join(to_json(q) + "\n" for q in store.iter_questions())
     dump = write(tmp_path, "dump.jsonl", exported)
-    fresh = Store.open(str(tmp_path / "fresh.db"))
+    fresh = open_store(backend.location("fresh.db"))
     report = ingest(fresh, [str(dump)])
     assert report.imported == 4 and not report.skipped
     assert "".join(to_json(q) + "\n" for q in fresh.iter_questions()) == exported
@@ -130,8 +132,8 @@ def test_ingest_killed_half_way_leaves_previous_archive_intact(store, archive, t
         import os, signal, sys
         sys.path.insert(0, {str(ROOT)!r})
         from bot.storage.ingest import ingest
-        from bot.storage.store import Store
-        s = Store.open({store.path!r})
+        from bot.storage.backends import open_store
+        s = open_store({store.location!r})
         def progress(report):
             if report.files >= 200:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -139,6 +141,6 @@ def test_ingest_killed_half_way_leaves_previous_archive_intact(store, archive, t
     """)
     proc = subprocess.run([sys.executable, "-c", script], timeout=60)
     assert proc.returncode == -9
-    reopened = Store.open(store.path)
+    reopened = open_store(store.location)
     assert [to_json(q) for q in reopened.iter_questions()] == before
     reopened.close()

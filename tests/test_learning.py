@@ -10,6 +10,7 @@ import pytest
 from bot.answerer import Answerer, learned_titles, load_matcher, open_matcher_with_fingerprint
 from bot.config import ConfigError, parse_config
 from bot.models import Band, Decision
+from bot.storage.backends import open_state
 from bot.storage.ingest import ingest
 from bot.storage.state import MIGRATIONS, StateStore
 from bot.storage.store import Store
@@ -24,8 +25,9 @@ CHECK = cb.query_check(QUERY)
 
 
 @pytest.fixture
-def state(tmp_path) -> StateStore:
-    s = StateStore.open(str(tmp_path / "archive.db.state"))
+def state(backend) -> StateStore:
+    """A state store on each backend (SQLite, PostgreSQL) with one "did you mean" list shown."""
+    s = open_state(backend.location("archive.db.state"))
     s.remember_shown(CHECK, QUERY, [COFFEE, RUN])
     yield s
     s.close()
@@ -43,11 +45,11 @@ def test_learning_tables_come_with_the_last_migration(tmp_path):
     assert {"learn_shown", "learn_choices", "learn_accepted"} <= tables
 
 
-def test_a_choice_is_recorded_with_the_query_a_salted_user_hash_and_the_time(state):
+def test_a_choice_is_recorded_with_the_query_a_salted_user_hash_and_the_time(state, backend):
     assert not state.choose(42, CHECK, COFFEE)
     [(user_hash, query, qid, ts)] = state._db.execute("SELECT * FROM learn_choices").fetchall()
     assert (query, qid) == (QUERY, COFFEE) and user_hash == state.user_hash(42) and len(user_hash) == 16
-    assert user_hash != StateStore.open(str(state.path) + ".other").user_hash(42)  # salted per state file
+    assert user_hash != open_state(backend.location("other.state")).user_hash(42)  # salted per state store
     assert ts > 0
 
 

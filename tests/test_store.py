@@ -1,4 +1,4 @@
-"""The SQLite store: merging pages, stable ids, resolution of links, migrations, query log."""
+"""The archive store on both backends (SQLite, PostgreSQL): merging pages, stable ids, links, migrations."""
 
 import sqlite3
 
@@ -7,13 +7,16 @@ import pytest
 from bot.archive.ids import question_id
 from bot.archive.parse import parse_page
 from bot.models import Answer, Link, Question
+from bot.storage.backends import open_store
+from bot.storage.pg_store import PG_SCHEMA_VERSION
 from bot.storage.store import SCHEMA_VERSION, Store, StoreError
 from tests.pages import make_page
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(str(tmp_path / "archive.db"))
+def store(backend):
+    s = open_store(backend.location("archive.db"))
+    s.backend = backend.name
     yield s
     s.close()
 
@@ -90,7 +93,31 @@ def test_failed_transaction_leaves_store_unchanged(store):
 
 
 def test_migrations_bring_a_new_store_to_the_current_version(store):
-    assert store.schema_version == SCHEMA_VERSION
+    assert store.schema_version == (SCHEMA_VERSION if store.backend == "sqlite" else PG_SCHEMA_VERSION)
+
+
+def test_store_reopened_keeps_its_questions_and_is_not_migrated_again(backend):
+    location = backend.location("archive.db")
+    first = open_store(location)
+    qid = put(first, make_page("留下的问题?", 1, [("a", "回答。")]), "/k.txt")
+    first.close()
+    again = open_store(location, create=False)
+    assert again.get(qid).answers == (Answer("a", "回答。"),) and again.counts().questions == 1
+    again.close()
+
+
+def test_random_and_example_questions_come_from_the_archive(store):
+    assert store.random_id() is None and store.example() is None
+    qid = put(store, make_page("一个例子问题?", 1, [("a", "回答。")]), "/e.txt")
+    assert store.random_id() == qid and store.example() == (qid, "一个例子问题?")
+
+
+def test_known_files_lists_only_files_below_the_folder(store):
+    with store.transaction():
+        store.record_file("/a/b/1.txt", 1, 2, "x")
+        store.record_file("/a/bb/2.txt", 1, 2, "y")
+    assert store.known_files("/a/b") == ["/a/b/1.txt"]
+    assert store.file_state("/a/bb/2.txt") == (1, 2, "y")
 
 
 def test_store_from_a_newer_program_is_refused(tmp_path):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.answerer import Answerer, archive_fingerprint, open_matcher_with_fingerprint
 from bot.config import Config
+from bot.storage.backends import open_store
 from bot.storage.state import StateStore
 from bot.storage.store import Store
 from bot.ui.render import Renderer
@@ -82,7 +83,7 @@ class Services:
 
 def reopen_matcher(cfg: Config):
     """Open a private read connection and load (or build) the matcher for the current archive."""
-    store = Store.open(cfg.archive.db, create=False)
+    store = open_store(cfg.archive.db, create=False)
     try:
         return open_matcher_with_fingerprint(cfg, store)
     finally:
