@@ -14,7 +14,8 @@ from bot.archive.jsonl import from_json, to_json
 from bot.models import Answer, Question
 from bot.storage.ingest import ingest
 from bot.storage.sqlitedb import open_db
-from bot.storage.store import MIGRATIONS, Store
+from bot.storage.store import Store
+from bot.storage.store_schema import MIGRATIONS
 from bot.ui import callback_data as cb
 from tests.harness import running_bot
 from tests.pages import make_page, write

@@ -9,7 +9,8 @@ from bot.archive.parse import parse_page
 from bot.models import Answer, Link, Question
 from bot.storage.backends import open_store
 from bot.storage.pg_store import PG_SCHEMA_VERSION
-from bot.storage.store import SCHEMA_VERSION, Store, StoreError
+from bot.storage.store import Store, StoreError
+from bot.storage.store_schema import SCHEMA_VERSION
 from tests.pages import make_page
 
 
