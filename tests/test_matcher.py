@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.models import Band, Decision, Hit
 from bot.search.matcher import Matcher, MatcherSettings
+from bot.search.shortlist import hand_confidences
 
 ARCHIVE = [
     ("q1", "残差网络为什么能解决深度网络的退化问题？"),
@@ -269,13 +270,11 @@ def test_gap_to_runner_up_raises_only_the_top_score(m):
 
 
 def test_confidences_are_capped_by_the_hit_above():
-    from bot.search.matcher import _confidences
-
-    assert _confidences([], 0.3) == []
-    assert _confidences([50.0, 60.0, 10.0], 0.0) == [50.0, 50.0, 10.0]
-    out = _confidences([50.0, 10.0], 0.5)
+    assert hand_confidences([], 0.3) == []
+    assert hand_confidences([50.0, 60.0, 10.0], 0.0) == [50.0, 50.0, 10.0]
+    out = hand_confidences([50.0, 10.0], 0.5)
     assert out[1] == 10.0 and 50.0 < out[0] <= 100.0
-    assert _confidences([100.0], 1.0) == [100.0]
+    assert hand_confidences([100.0], 1.0) == [100.0]
 
 
 def test_explain_lists_terms_and_score_parts(m):

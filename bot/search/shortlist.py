@@ -1,0 +1,408 @@
+"""The shortlist and its hand-made score: candidates from the index, coverage both ways, synonyms,
+substitutions, rapidfuzz; and the learned features of each shortlisted candidate (see docs/matcher.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from bot.search.analysis import Analysis, word_key
+from bot.search.features import length_ratio, number_features, swap_features, word_features
+from bot.search.index import WORD_WEIGHT
+
+#: Confidence floor of a title that equals the query (after normalisation) when no other title does.
+EXACT_CONFIDENCE = 99.0
+#: Titles are normalised with this cap (queries use ``MatcherSettings.max_query_chars``).
+TITLE_MAX_CHARS = 400
+#: Factor per number / ASCII word of the query that the title lacks (2023 vs 2024 is another question).
+UNMATCHED_NUMBER = 0.85
+UNMATCHED_ASCII = 0.92
+_RUNS_RE = re.compile(r"[a-z]+|[0-9]+")
+#: Share of a position's weight earned by a pinyin-only (homophone) match; the rest needs the same chars.
+PINYIN_CREDIT = 0.85
+#: Share of an unmatched query word's weight recovered when the title has a synonym of it.
+SYNONYM_CREDIT = 0.9
+#: Longest side (characters) of a diff block that counts as a substitution (longer: a rephrasing).
+SUB_MAX_CHARS = 4
+#: Function characters: a diff block made of them (的/中的, 了/情况) is rephrasing, not a substitution.
+LIGHT_CHARS = "的是了在和与把被给里中也都就还会要能可想让有个这那么很更最比得地着过吧呢吗啊"
+#: Words whose insertion or deletion flips a question (更配 / 更不配).
+NEGATIONS = frozenset(["不", "没", "没有", "无", "非", "别", "未", "不是"])
+#: Factor for a query number missing from a title that has another number instead (2023 vs 2024).
+SWAPPED_NUMBER = 0.7
+#: Share of the query's characters that must align with equal title characters before a diff block
+#: counts as a substitution (below it the query is a rephrasing and diff blocks are normal).
+SUB_MIN_EQUAL = 0.75
+#: Equal context (characters) needed on a side of a substitution for it to count as "in the same slot".
+SUB_CONTEXT = 2
+
+
+@dataclass
+class Candidate:
+    """One shortlisted question: key index, the matcher's rank score and hand-made confidence (0..100),
+    the best title's normalised content, and the learned scorer's feature vector (``FEATURES`` order)."""
+
+    kidx: int
+    rank: float
+    confidence: float
+    title: str
+    features: list[float] = field(default_factory=list)
+
+
+class ShortlistScorer:
+    """What :class:`~bot.search.matcher.Matcher` does per query below ``search``/``decide``: the
+    shortlist with rank scores and hand-made confidences, and each candidate's learned features.
+    The attributes it reads are set by ``Matcher.__init__``."""
+
+    def _fill_features(self, q: str, cands: list[Candidate]) -> None:
+        """Complete each candidate's feature vector (word-level, number and lead features)."""
+        an = self._an.analyze(q, normalized=True)
+        q_toks = an.content.split(" ")
+        q_ns = an.content.replace(" ", "")
+        titles = [c.title.split(" ") for c in cands]
+        idf = self._word_idfs([*q_toks, *(t for ts in titles for t in ts)])
+        syn, members, table = self._syn, self._syn_members, self._sound_table
+        sounds: dict[str, str] = {}
+
+        alts: dict[str, tuple[tuple[str, ...], str]] = {}
+
+        def has_synonym(tok: str, other: str) -> bool:
+            """A synonym of ``tok`` in ``other``, or the same sound (an IME typo: 连接/链接)."""
+            if len(tok) < 2:
+                return False
+            alt = alts.get(tok)
+            if alt is None:
+                groups = syn.get(tok, ())
+                alt = alts[tok] = (tuple(w for g in groups for w in members[g] if w != tok), tok.translate(table))
+            if alt[0] and any(w in other for w in alt[0]):
+                return True
+            snd = sounds.get(other)
+            if snd is None:
+                snd = sounds[other] = other.translate(table)
+            return alt[1] in snd
+
+        ranks = [c.rank for c in cands]
+        confs = [c.confidence for c in cands]
+        r1, r2 = _top2(ranks)
+        c1, c2 = _top2(confs)
+        for pos, (c, t_toks) in enumerate(zip(cands, titles, strict=True)):
+            t_ns = c.title.replace(" ", "")
+            f = c.features
+            f[6] = fuzz.ratio(q_ns, t_ns) / 100.0
+            f[9] = length_ratio(len(q_ns), len(t_ns))
+            f[10], f[11], f[12], f[13], f[22] = word_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__,
+                                                              has_synonym)
+            f[14], f[15], f[16] = number_features(an.content, c.title)
+            f[23], f[24], f[25] = swap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, has_synonym)
+            f[19] = (c.rank - (r2 if c.rank == r1 and pos == 0 else r1)) / 100.0
+            f[20] = (c.confidence - (c2 if c.confidence == c1 else c1)) / 100.0
+            f[21] = float(pos)
+
+    def _word_idfs(self, toks: list[str]) -> dict[str, float]:
+        """Word -> idf of its word key relative to that of an unseen term (0..1, whatever the archive's
+        size; unknown words: 1)."""
+        uniq = list(dict.fromkeys(toks))
+        data = self._data
+        if not uniq or data.vocab.shape[0] == 0:
+            return dict.fromkeys(uniq, 1.0)
+        karr = np.fromiter((word_key(t) for t in uniq), dtype=np.int64, count=len(uniq))
+        idx = np.minimum(np.searchsorted(data.vocab, karr), data.vocab.shape[0] - 1)
+        vals = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf) / max(self._missing_idf, 1e-9)
+        return dict(zip(uniq, vals.tolist(), strict=True))
+
+    # ---------------------------------------------------------------- internals
+    def _variants(self, q: str) -> list[str]:
+        out = [q]
+        for a, b in self._aliases:
+            for src, dst in ((a, b), (b, a)):
+                if src in q:
+                    v = q.replace(src, dst)
+                    if v not in out:
+                        out.append(v)
+            if len(out) > self.settings.max_alias_variants:
+                break
+        return out[: self.settings.max_alias_variants + 1]
+
+    def _synonym_weights(self, q_toks: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+        """Query tokens that have synonyms -> their share of the query weight; and each of their synonyms
+        (that is not itself such a query token) -> the query token it may stand in for."""
+        weights: dict[str, float] = {}
+        for tok in q_toks:
+            if tok not in weights and self._syn.get(tok):
+                weights[tok] = self._weight_of(self._an.analyze(tok, normalized=True))
+        stand_ins: dict[str, str] = {}
+        for tok in weights:
+            for g in sorted(self._syn[tok]):
+                for word in self._syn_members[g]:
+                    if word not in weights:
+                        stand_ins.setdefault(word, tok)
+        return weights, stand_ins
+
+    def _weight_of(self, an: Analysis) -> float:
+        """Query weight of an analysed text (word terms at WORD_WEIGHT, each bigram position once)."""
+        data = self._data
+        keys = [*an.words, *(pk for _ck, pk in an.positions)]
+        mult = np.array([WORD_WEIGHT] * len(an.words) + [1.0] * len(an.positions))
+        if not keys or data.vocab.shape[0] == 0:
+            return 0.0
+        karr = np.fromiter(keys, dtype=np.int64, count=len(keys))
+        idx = np.minimum(np.searchsorted(data.vocab, karr), data.vocab.shape[0] - 1)
+        idf = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf)
+        return float(np.dot(mult, idf))
+
+    @staticmethod
+    def _apply_synonyms(
+        title: str, syn_w: Mapping[str, float], stand_ins: Mapping[str, str]
+    ) -> tuple[str, float]:
+        """The title without spaces, with a synonym of each unmatched query token replaced by that token,
+        and the query weight so recovered."""
+        if not syn_w:
+            return title.replace(" ", ""), 0.0
+        t_toks = title.split(" ")
+        recovered = 0.0
+        done: set[str] = set()
+        for i, tt in enumerate(t_toks):
+            tok = stand_ins.get(tt)
+            if tok is None or tok in done or tok in title:
+                continue
+            t_toks[i] = tok
+            done.add(tok)
+            recovered += SYNONYM_CREDIT * syn_w[tok]
+        return "".join(t_toks), recovered
+
+    def _substitutions(self, q: str, t: str) -> list[tuple[str, str]]:
+        """Diff blocks of query vs title where a short query part stands in the slot of a different short
+        title part (后期/初期, 白/黑, 2022/2021, 她/跑男) with equal text around it; homophones (typos) are not."""
+        ops = Levenshtein.opcodes(q, t)
+        same = sum(op.src_end - op.src_start for op in ops if op.tag == "equal")
+        if same < SUB_MIN_EQUAL * len(q):  # a rephrasing, not the same question with one slot changed
+            return []
+        blocks: list[list[int]] = []  # [q_start, q_end, t_start, t_end, left_ctx, right_ctx]
+        prev_equal = 0
+        for op in ops:
+            if op.tag == "equal":
+                if blocks and blocks[-1][5] < 0:
+                    blocks[-1][5] = op.src_end - op.src_start
+                prev_equal = op.src_end - op.src_start
+                continue
+            if blocks and (blocks[-1][5] < 0 or (blocks[-1][5] == 1 and blocks[-1][1] + 1 == op.src_start)):
+                b = blocks[-1]  # merge adjacent non-equal ops (and ones one equal character apart: 26/62)
+                b[1], b[3], b[5] = op.src_end, op.dest_end, -1
+            else:
+                blocks.append([op.src_start, op.src_end, op.dest_start, op.dest_end, prev_equal, -1])
+        out = []
+        py = self._an._py
+        for qs, qe, ts, te, left, right in blocks:
+            a, b = q[qs:qe], t[ts:te]
+            if not a and not b:
+                continue
+            if not (a and b) and (a or b) not in NEGATIONS:  # a plain insertion/deletion, unless 不/没…
+                continue
+            if len(a) > SUB_MAX_CHARS or len(b) > SUB_MAX_CHARS:
+                continue
+            right = right if right >= 0 else 0
+            left = left if qs else (SUB_CONTEXT if right > SUB_CONTEXT else 0)  # edge + long right context
+            right = right if qe < len(q) else (SUB_CONTEXT if left > SUB_CONTEXT else 0)
+            if min(left, right) < 1 or left + right < SUB_CONTEXT + 1:
+                continue
+            if _same_sound(a, b, py):
+                continue
+            a_core, b_core = a.strip(LIGHT_CHARS), b.strip(LIGHT_CHARS)
+            if (a or b) not in NEGATIONS and (
+                not a_core or not b_core or set(a_core) <= set(b) or set(b_core) <= set(a)
+            ):
+                continue  # function characters or an expansion (当/要当好), not another slot value
+            out.append((a, b))
+        return out
+
+    def _search_one(
+        self, q: str, only: np.ndarray | None = None, trace: list[dict[str, object]] | None = None
+    ) -> list[Candidate]:
+        """The shortlist as :class:`Candidate` (key index, rank score, confidence, the matcher's part of
+        the features; see :func:`hand_confidences`); with ``only``
+        (doc ids) just those docs are scored, and ``trace`` collects the score parts (for :meth:`explain`)."""
+        data, s = self._data, self.settings
+        an = self._an.analyze(q, normalized=True)
+        if not an.words and not an.positions:
+            return []
+        # ---- term weights: a position is worth the idf of its pinyin bigram (typo-invariant)
+        qkeys: list[int] = list(an.words)
+        for ck, pk in an.positions:
+            qkeys.append(pk)
+            if ck is not None:
+                qkeys.append(ck)
+        karr = np.fromiter(qkeys, dtype=np.int64, count=len(qkeys))
+        vocab = data.vocab
+        idx = np.searchsorted(vocab, karr)
+        idx_c = np.minimum(idx, max(vocab.shape[0] - 1, 0))
+        found = (vocab.shape[0] > 0) & (vocab[idx_c] == karr) if vocab.shape[0] else np.zeros(len(karr), bool)
+        idf = np.where(found, data.idf[idx_c] if vocab.shape[0] else 0.0, self._missing_idf)
+        nw = len(an.words)
+        w = np.empty(len(qkeys), dtype=np.float64)
+        w[:nw] = WORD_WEIGHT * idf[:nw]
+        qtotal = float(w[:nw].sum())
+        j = nw
+        jw = s.junction_weight
+        for (ck, _pk), junction in zip(an.positions, an.junctions or (False,) * len(an.positions), strict=True):
+            wi = float(idf[j]) * (jw if junction else 1.0)
+            qtotal += wi
+            if ck is None:
+                w[j] = wi
+                j += 1
+            else:
+                w[j] = PINYIN_CREDIT * wi
+                w[j + 1] = (1.0 - PINYIN_CREDIT) * wi
+                j += 2
+        if qtotal <= 0:
+            return []
+        # merge duplicate term ids (a word can equal another word's key only by hash collision)
+        tids = idx_c[found]
+        tw = w[found]
+        if tids.size == 0:
+            return []
+        tids, inv = np.unique(tids, return_inverse=True)
+        tw = np.bincount(inv.ravel(), weights=tw)
+        starts, ends = data.indptr[tids], data.indptr[tids + 1]
+        df = ends - starts
+        rare = df <= self._cap
+        postings = data.postings
+        if trace is not None:
+            trace.append({"qtotal": qtotal, "tids": tids, "tw": tw, "df": df})
+        # ---- candidate generation
+        if only is not None:
+            cand, acc = only.astype(np.int64), np.zeros(only.shape[0])
+            rare = np.zeros(tids.shape[0], dtype=bool)  # every term by membership below
+        elif rare.any():
+            r_starts, r_ends, r_w = starts[rare], ends[rare], tw[rare]
+            docs = np.concatenate(
+                [postings[a:b] for a, b in zip(r_starts.tolist(), r_ends.tolist(), strict=True)]
+            )
+            wts = np.repeat(r_w, (r_ends - r_starts))
+            if docs.size * 8 < data.n_docs:
+                cand, dinv = np.unique(docs, return_inverse=True)
+                acc = np.bincount(dinv.ravel(), weights=wts)
+            else:
+                full = np.bincount(docs, weights=wts, minlength=data.n_docs)
+                cand = np.flatnonzero(full)
+                acc = full[cand]
+        else:  # only very common terms: their rarest one's first postings are the pool
+            i = int(np.argmin(df))
+            cand = postings[starts[i] : starts[i] + self._cap].astype(np.int64)
+            acc = np.zeros(cand.shape[0])
+        doc_total = data.doc_total
+        if only is None and cand.shape[0] > s.candidates:
+            s1 = acc / qtotal + 0.1 * acc / np.maximum(doc_total[cand], 1e-6)
+            top = np.argpartition(-s1, s.candidates - 1)[: s.candidates]
+            cand, acc = cand[top], acc[top]
+        # ---- exact coverage on the shortlist: add the common terms by membership
+        for i in np.flatnonzero(~rare).tolist():
+            p = postings[starts[i] : ends[i]]
+            pos = np.searchsorted(p, cand)
+            hit = p[np.minimum(pos, p.shape[0] - 1)] == cand
+            acc = acc + hit * tw[i]
+            if trace is not None:
+                trace[0].setdefault("hits", {})[i] = hit
+        qcov = np.minimum(acc / qtotal, 1.0)
+        tcov = np.minimum(acc / np.maximum(doc_total[cand], 1e-6), 1.0)
+        ov = qcov**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tcov))
+        if cand.shape[0] > s.rerank:
+            top = np.argpartition(-ov, s.rerank - 1)[: s.rerank]
+            cand, ov, acc, tcov = cand[top], ov[top], acc[top], tcov[top]
+        # ---- rapidfuzz rerank + synonyms + substitutions -> one confidence
+        evidence = min(1.0, qtotal / s.evidence_weight) ** 0.5 if s.evidence_weight > 0 else 1.0
+        q_toks = an.content.split(" ")
+        q_ns = an.content.replace(" ", "")
+        q_runs = set(_RUNS_RE.findall(an.content))
+        syn_w, stand_ins = self._synonym_weights(q_toks)
+        best: dict[int, tuple[float, float, str]] = {}
+        parts: dict[int, tuple[float, float, float, float, float, int]] = {}
+        doc_key = data.doc_key
+        cp_extra = s.confidence_power - s.coverage_power
+        for d, o, a, tc in zip(cand.tolist(), ov.tolist(), acc.tolist(), tcov.tolist(), strict=True):
+            t = data.content_at(d)
+            t_ns, recovered = self._apply_synonyms(t, syn_w, stand_ins)
+            qc = min(a / qtotal, 1.0)
+            if recovered > 0:
+                qc_syn = min((a + recovered) / qtotal, 1.0)
+                o_syn = qc_syn**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tc))
+                if o_syn > o:
+                    o, qc = o_syn, qc_syn
+            fz_set = fuzz.token_set_ratio(an.content, t) / 100.0
+            fz_part = fuzz.partial_ratio(q_ns, t_ns) / 100.0
+            fz = max(fz_set, fz_part)
+            score = 100.0 * evidence * o * (1.0 - s.fuzz_weight + s.fuzz_weight * fz)
+            if q_runs:
+                t_runs = set(_RUNS_RE.findall(t))
+                other_num = any(r[0].isdigit() for r in t_runs.difference(q_runs))
+                for run in q_runs.difference(t_runs):
+                    if run[0].isdigit():
+                        score *= SWAPPED_NUMBER if other_num else UNMATCHED_NUMBER
+                    else:
+                        score *= UNMATCHED_ASCII
+            n_sub = len(self._substitutions(q_ns, t_ns))
+            if n_sub:
+                score *= s.substitution_penalty ** min(n_sub, 2)
+            # confidence: the same product with the softer coverage exponent (qcov^confidence_power)
+            conf = score * qc**cp_extra if qc > 0 else 0.0
+            conf = round(min(100.0, max(0.0, conf)), 2)
+            score = round(min(100.0, max(0.0, score)), 2)
+            if trace is not None:
+                trace.append(
+                    {"doc": d, "title": t, "qcov": a / qtotal, "tcov": tc, "ov": o, "evidence": evidence,
+                     "synonym_weight": recovered, "fuzz": fz, "substitutions": self._substitutions(q_ns, t_ns),
+                     "score": score, "confidence": conf}
+                )
+            kidx = int(doc_key[d])
+            if (score, conf) > best.get(kidx, (-1.0, -1.0, ""))[:2]:
+                best[kidx] = (score, conf, t)
+                parts[kidx] = (qc, tc, fz_set, fz_part, recovered / qtotal, n_sub)
+        out = []
+        for kidx, (sc, cf, t) in best.items():
+            if sc <= 0.0:
+                continue
+            qc, tc, fz_set, fz_part, syn, n_sub = parts[kidx]
+            out.append(Candidate(kidx, sc, cf, t, [
+                sc / 100.0, cf / 100.0, qc, tc, fz_set, fz_part, 0.0, qtotal / self._missing_idf, float(len(q_toks)),
+                0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(n_sub), syn, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+            ]))
+        return out
+
+
+def hand_confidences(confs: list[float], gap_weight: float) -> list[float]:
+    """Displayed scores of hits in rank order: each hit's confidence, capped by the one above it (a lower
+    ranked title never shows a higher score), and the top one raised towards 100 by its relative lead over
+    the runner-up: ``100 - (100 - top) * (1 - gap_weight * (top - second) / top)``.  A right title usually
+    stands far above the rest; a query that is not in the archive tends to meet a cluster of similar
+    weak candidates."""
+    out: list[float] = []
+    for c in confs:
+        out.append(min(c, out[-1]) if out else c)
+    if out and out[0] > 0 and gap_weight > 0:
+        top, second = out[0], (out[1] if len(out) > 1 else 0.0)
+        out[0] = round(min(100.0, 100.0 - (100.0 - top) * (1.0 - gap_weight * (top - second) / top)), 2)
+    return out
+
+
+def is_exact(f: list[float]) -> bool:
+    """The candidate covers the query and the query covers it: the title itself, as typed."""
+    return f[2] >= 0.999 and f[6] >= 0.97 and f[10] == 0.0 and f[12] == 0.0 and f[14] == 0.0
+
+
+def _top2(values: list[float]) -> tuple[float, float]:
+    """The largest and second largest value (0 when missing)."""
+    first = second = 0.0
+    for v in values:
+        if v > first:
+            first, second = v, first
+        elif v > second:
+            second = v
+    return first, second
+
+
+def _same_sound(a: str, b: str, py: Mapping[str, int]) -> bool:
+    return len(a) == len(b) and all(x == y or py.get(x, -1) == py.get(y, -2) for x, y in zip(a, b, strict=True))
