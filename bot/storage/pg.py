@@ -235,6 +235,19 @@ class PgDatabase:
             raise
         self.execute("COMMIT")
 
+    @classmethod
+    def open_migrated(
+        cls, url: str, schema: str, migrations: Sequence[PgMigration], *, what: str, create: bool = True
+    ) -> PgDatabase:
+        """A pool on ``url`` whose ``schema`` is migrated to ``len(migrations)``; closed again on failure."""
+        db = cls(url, schema, what=what)
+        try:
+            db.migrate(migrations, create=create)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
     def run_script(self, sql: str) -> None:
         """Several PostgreSQL statements separated by ``;`` (inside the caller's transaction)."""
         for statement in sql.split(";"):

@@ -79,13 +79,7 @@ class PgStateStore(StateStore):
 
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> PgStateStore:
-        db = PgDatabase(path, SCHEMA, what="bot state store")
-        try:
-            db.migrate(PG_MIGRATIONS, create=create)
-        except BaseException:
-            db.close()
-            raise
-        return cls(db, path)
+        return cls(PgDatabase.open_migrated(path, SCHEMA, PG_MIGRATIONS, what="bot state store", create=create), path)
 
     def close(self) -> None:
         self._pg.close()

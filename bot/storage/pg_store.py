@@ -91,13 +91,7 @@ class PgStore(Store):
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> PgStore:
         """Connect to the database at URL ``path`` and migrate its ``archive`` schema."""
-        db = PgDatabase(path, SCHEMA, what="archive store")
-        try:
-            db.migrate(PG_MIGRATIONS, create=create)
-        except BaseException:
-            db.close()
-            raise
-        return cls(db, path)
+        return cls(PgDatabase.open_migrated(path, SCHEMA, PG_MIGRATIONS, what="archive store", create=create), path)
 
     def close(self) -> None:
         self._pg.close()
