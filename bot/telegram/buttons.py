@@ -21,6 +21,7 @@ from bot.answerer import TOPIC_PAGE
 from bot.storage.state import ORIGIN_BUTTON
 from bot.telegram.access import allowed
 from bot.telegram.context import Services
+from bot.telegram.questions import match_and_log
 from bot.telegram.replies import deliver, keyboard, locale_of, services
 from bot.telegram.updatelog import note
 from bot.ui import callback_data as cb
@@ -124,16 +125,7 @@ async def search_topic(update: Update, context: Context, query: CallbackQuery, t
     Logged apart from typed questions (origin ``button``), so the statistics list what people asked;
     when the archive has no answer the reply says the topic is not archived and offers the nearest."""
     svc = services(context)
-    user = update.effective_user
-    started = time.perf_counter()
-    outcome = svc.answerer.ask(topic)
-    match_ms = (time.perf_counter() - started) * 1000
-    top = outcome.decision.top
-    try:
-        svc.state.log_query(user.id if user else None, topic, outcome.band.value, outcome.score,
-                            top.key if top else None, origin=ORIGIN_BUTTON)
-    except Exception as exc:  # statistics only; never fail a reply over it
-        log.warning("query log write failed: %s", exc)
+    outcome, match_ms = match_and_log(svc, update, topic, origin=ORIGIN_BUTTON)
     note(context, "callback", action="search", band=outcome.band.value, score=outcome.score, match_ms=match_ms)
     reply = svc.renderer.topic_outcome(outcome, topic, back_to=back_to, locale=locale_of(update, svc))
     await deliver(update, context, query, [reply])

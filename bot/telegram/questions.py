@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from bot.models import Band, Outcome
+from bot.storage.state import ORIGIN_TYPED
 from bot.telegram.access import guarded
 from bot.telegram.context import Services
 from bot.telegram.replies import locale_of, send_all, services
@@ -44,20 +45,29 @@ async def answer_question(update: Update, context: Context, text: str, *, quote:
         await send_all(update, context, [svc.renderer.fixed("rate_limited", locale)], quote=quote)
         note(context, "question", rate_limited=True)
         return
-    started = time.perf_counter()
-    outcome = svc.answerer.ask(text)
-    match_ms = (time.perf_counter() - started) * 1000
+    outcome, match_ms = match_and_log(svc, update, text)
     check = _remember_candidates(svc, text, outcome)
     example = svc.answerer.example() if outcome.band is Band.SMALLTALK else None
     reply = svc.renderer.outcome(outcome, text, locale=locale, check=check, example=example)
+    note(context, "question", band=outcome.band.value, score=outcome.score, match_ms=match_ms)
+    await send_all(update, context, [reply], quote=quote)
+
+
+def match_and_log(svc: Services, update: Update, text: str, *, origin: str = ORIGIN_TYPED) -> tuple[Outcome, float]:
+    """Match ``text`` and record it in the query log (before any reply is sent, so whoever sees the reply
+    finds the question logged); the outcome and the matching time in ms. A failed log write is only a
+    warning: the log is for the owner's statistics, never a reason to fail a reply."""
+    started = time.perf_counter()
+    outcome = svc.answerer.ask(text)
+    match_ms = (time.perf_counter() - started) * 1000
+    user = update.effective_user
     top = outcome.decision.top
     try:
         svc.state.log_query(user.id if user else None, text, outcome.band.value, outcome.score,
-                            top.key if top else None)
-    except Exception as exc:  # the log is for the owner's statistics; never fail a reply over it
+                            top.key if top else None, origin=origin)
+    except Exception as exc:
         log.warning("query log write failed: %s", exc)
-    note(context, "question", band=outcome.band.value, score=outcome.score, match_ms=match_ms)
-    await send_all(update, context, [reply], quote=quote)
+    return outcome, match_ms
 
 
 def _remember_candidates(svc: Services, text: str, outcome: Outcome) -> str | None:
