@@ -14,7 +14,7 @@ import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -29,8 +29,8 @@ from pydantic import (
 )
 
 PLACEHOLDER_TOKENS = frozenset({"", "123456:REPLACE_ME", "REPLACE_ME", "YOUR_TOKEN", "<token>"})
-LOCALES = ("zh-Hans", "zh-Hant", "en")
 Locale = Literal["zh-Hans", "zh-Hant", "en"]
+LOCALES: tuple[str, ...] = get_args(Locale)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _HTTP_URL = re.compile(r"^https?://[^\s/]+")
 

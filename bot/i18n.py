@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_LOCALE = "zh-Hans"
-LOCALES = ("zh-Hans", "zh-Hant", "en")
 
 
 @dataclass(frozen=True)

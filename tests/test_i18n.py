@@ -9,7 +9,8 @@ from dataclasses import fields
 import opencc
 import pytest
 
-from bot.i18n import DEFAULT_LOCALE, LOCALES, Strings, is_supported, pick_locale, strings
+from bot.config import LOCALES
+from bot.i18n import DEFAULT_LOCALE, Strings, is_supported, pick_locale, strings
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.i18n import LOCALES, strings
+from bot.config import LOCALES
+from bot.i18n import strings
 from bot.models import Answer, Band, Hit, Link, Question
 from bot.ui import callback_data as cb
 from bot.ui.htmltext import (

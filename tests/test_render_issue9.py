@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.i18n import LOCALES, strings
+from bot.config import LOCALES
+from bot.i18n import strings
 from bot.models import Answer, Band, Decision, Hit, Link, Outcome, Question, TopicPage
 from bot.ui import callback_data as cb
 from bot.ui.render import Renderer

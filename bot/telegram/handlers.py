@@ -23,7 +23,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import LOCALES, strings
+from bot.config import LOCALES
+from bot.i18n import strings
 from bot.telegram.access import guarded, in_group, is_admin
 from bot.telegram.buttons import on_callback, on_inline_query
 from bot.telegram.context import Services
