@@ -142,10 +142,16 @@ def open_matcher(
 
 
 def open_matcher_with_fingerprint(
-    cfg: Config, store: Store, *, changed: Collection[str] | None = None, previous: str | None = None
+    cfg: Config,
+    store: Store,
+    *,
+    state: StateStore | None = None,
+    changed: Collection[str] | None = None,
+    previous: str | None = None,
 ) -> tuple[Matcher, str]:
-    """:func:`open_matcher` and the fingerprint of what it was built from (archive + accepted rewordings)."""
-    learned = learned_titles(cfg, store)
+    """:func:`open_matcher` and the fingerprint of what it was built from (archive + accepted rewordings,
+    read through ``state`` when it is open already)."""
+    learned = learned_titles(cfg, store, state)
     fingerprint = index_fingerprint(store, learned)
     matcher = load_matcher(store, cfg.archive.index_path, aliases=cfg.aliases, settings=cfg.matcher,
                            learned=learned, changed=changed, previous=previous)

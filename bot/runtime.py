@@ -44,7 +44,7 @@ def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
         store.close()
         raise
     if matcher is None:
-        matcher, fingerprint = open_matcher_with_fingerprint(cfg, store)
+        matcher, fingerprint = open_matcher_with_fingerprint(cfg, store, state=state)
     else:
         fingerprint = archive_fingerprint(cfg, store, state)
     return Services(
