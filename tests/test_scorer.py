@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bot.config import MatcherSettings
 from bot.search.features import FEATURES
 from bot.search.scorer import CONFIDENCE_FEATURES, Scorer, Trees, confidence_rows
 
@@ -25,6 +26,10 @@ def test_shipped_parameter_file_loads_with_the_matchers_features(scorer):
     assert scorer.ranker.features == FEATURES and scorer.confidence.features == CONFIDENCE_FEATURES
     assert scorer.ranker.feature.shape[0] > 0 and scorer.confidence.feature.shape[0] > 0
     assert 0 < scorer.bands["answer"] <= 100
+
+
+def test_default_answer_band_is_the_one_the_scorer_was_trained_for(scorer):
+    assert MatcherSettings().answer_threshold == scorer.bands["answer"]
 
 
 def test_probabilities_are_in_range_and_monotone_in_coverage(scorer):

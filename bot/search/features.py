@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 #: Feature names in vector order (the scorer's parameter file lists them and must agree).
 FEATURES: tuple[str, ...] = (
@@ -44,12 +44,22 @@ FEATURES: tuple[str, ...] = (
     "swaps",             # word-level substitutions: 1-2 unmatched words each side between equal words
     "swap_idf",          # the rarest such substitution (min of both sides' highest idf)
     "rare_coverage",     # share of the query's rare words (idf >= RARE_IDF) found in the title (1: none)
+    "word_qcov",         # share of the query's word IDF weight found as whole title words (no synonyms)
+    "word_tcov",         # share of the title's word IDF weight found as whole query words
+    "char_qcov",         # share of the query's distinct characters found in the title
+    "char_tcov",         # share of the title's distinct characters found in the query
+    "lcs_ratio",         # longest common subsequence of the joined contents / query characters
+    "bm25",              # BM25 over whole words (relative idf, k1 1.2, b 0.75 against TYPICAL_TITLE_CHARS)
+    "longest_block",     # longest run of equal characters in that alignment / query characters
 )
 N_FEATURES = len(FEATURES)
 _RUN_RE = re.compile(r"[a-z]+|[0-9]+")
 #: A word at least this rare (idf relative to an unseen term's) is a name, work, place or term the title
 #: must contain (0.58: about idf 7 in a 180k-title archive).
 RARE_IDF = 0.58
+#: Title length (content characters) at which BM25's length normalisation is neutral.
+TYPICAL_TITLE_CHARS = 14.0
+BM25_K1, BM25_B = 1.2, 0.75
 
 
 def _significant(tok: str) -> bool:
@@ -123,3 +133,31 @@ def swap_features(
     rare = [w for w in dict.fromkeys(q_toks) if idf(w) >= RARE_IDF]
     cover = sum(1 for w in rare if w in t_text or synonyms(w, t_text)) / len(rare) if rare else 1.0
     return swaps, swap_idf, cover
+
+
+def overlap_features(
+    q_toks: Sequence[str], t_toks: Sequence[str], q_text: str, t_text: str, idf: Callable[[str], float],
+) -> tuple[float, float, float, float, float, float, float]:
+    """``(word_qcov, word_tcov, char_qcov, char_tcov, lcs_ratio, bm25, longest_block)``: overlap judged
+    both ways at the word and the character level, with no synonym or sound help, so the ranker can
+    weigh exact wording against the matcher's looser coverage."""
+    q_set, t_set = dict.fromkeys(q_toks), dict.fromkeys(t_toks)
+    q_w = sum(idf(w) for w in q_set)
+    t_w = sum(idf(w) for w in t_set)
+    shared = [w for w in q_set if w in t_set]
+    hit = sum(idf(w) for w in shared)
+    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len(t_text) / TYPICAL_TITLE_CHARS)
+    bm25 = hit * (BM25_K1 + 1.0) / (1.0 + norm)
+    q_chars, t_chars = set(q_text), set(t_text)
+    both = len(q_chars & t_chars)
+    n_q = max(len(q_text), 1)
+    block = max((op.src_end - op.src_start for op in LCSseq.opcodes(q_text, t_text) if op.tag == "equal"), default=0)
+    return (
+        hit / q_w if q_w > 0 else 0.0,
+        hit / t_w if t_w > 0 else 0.0,
+        both / max(len(q_chars), 1),
+        both / max(len(t_chars), 1),
+        LCSseq.similarity(q_text, t_text) / n_q,
+        bm25,
+        block / n_q,
+    )

@@ -12,7 +12,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from bot.search.analysis import Analysis, word_key
-from bot.search.features import length_ratio, number_features, swap_features, word_features
+from bot.search.features import (
+    N_FEATURES,
+    length_ratio,
+    number_features,
+    overlap_features,
+    swap_features,
+    word_features,
+)
 from bot.search.index import WORD_WEIGHT
 
 #: Confidence floor of a title that equals the query (after normalisation) when no other title does.
@@ -99,6 +106,7 @@ class ShortlistScorer:
                                                               has_synonym)
             f[14], f[15], f[16] = number_features(an.content, c.title)
             f[23], f[24], f[25] = swap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, has_synonym)
+            f[26:33] = overlap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__)
             f[19] = (c.rank - (r2 if c.rank == r1 and pos == 0 else r1)) / 100.0
             f[20] = (c.confidence - (c2 if c.confidence == c1 else c1)) / 100.0
             f[21] = float(pos)
@@ -368,8 +376,8 @@ class ShortlistScorer:
             qc, tc, fz_set, fz_part, syn, n_sub = parts[kidx]
             out.append(Candidate(kidx, sc, cf, t, [
                 sc / 100.0, cf / 100.0, qc, tc, fz_set, fz_part, 0.0, qtotal / self._missing_idf, float(len(q_toks)),
-                0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(n_sub), syn, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-            ]))
+                0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(n_sub), syn,
+            ] + [0.0] * (N_FEATURES - 19)))
         return out
 
 
