@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import random
 
-from bot.search.features import FEATURES, overlap_features, swap_features, word_features
+import pytest
+from rapidfuzz import fuzz
+
+from bot.search.features import FEATURES, common_runs, overlap_features, swap_features, word_features
 
 
 def _idf(word: str) -> float:
@@ -56,3 +59,14 @@ def test_another_episode_is_an_unmatched_rare_word_and_a_swap() -> None:
 
 def test_feature_names_are_unique() -> None:
     assert len(set(FEATURES)) == len(FEATURES)
+
+
+def test_one_alignment_gives_rapidfuzz_ratio() -> None:
+    rng = random.Random(0)
+    alphabet = "的是了我你在有不人大学生活费一二三"
+    for _ in range(500):
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 15)))
+        b = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25)))
+        lcs, block = common_runs(a, b)
+        assert 2 * lcs / (len(a) + len(b)) == pytest.approx(fuzz.ratio(a, b) / 100, abs=1e-12)
+        assert block <= lcs <= min(len(a), len(b))

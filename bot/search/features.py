@@ -137,10 +137,12 @@ def swap_features(
 
 def overlap_features(
     q_toks: Sequence[str], t_toks: Sequence[str], q_text: str, t_text: str, idf: Callable[[str], float],
+    runs: tuple[int, int] | None = None,
 ) -> tuple[float, float, float, float, float, float, float]:
     """``(word_qcov, word_tcov, char_qcov, char_tcov, lcs_ratio, bm25, longest_block)``: overlap judged
     both ways at the word and the character level, with no synonym or sound help, so the ranker can
-    weigh exact wording against the matcher's looser coverage."""
+    weigh exact wording against the matcher's looser coverage.  ``runs``: :func:`common_runs` of the
+    two texts when the caller has it."""
     q_set, t_set = dict.fromkeys(q_toks), dict.fromkeys(t_toks)
     q_w = sum(idf(w) for w in q_set)
     t_w = sum(idf(w) for w in t_set)
@@ -151,13 +153,25 @@ def overlap_features(
     q_chars, t_chars = set(q_text), set(t_text)
     both = len(q_chars & t_chars)
     n_q = max(len(q_text), 1)
-    block = max((op.src_end - op.src_start for op in LCSseq.opcodes(q_text, t_text) if op.tag == "equal"), default=0)
+    lcs, block = runs if runs is not None else common_runs(q_text, t_text)
     return (
         hit / q_w if q_w > 0 else 0.0,
         hit / t_w if t_w > 0 else 0.0,
         both / max(len(q_chars), 1),
         both / max(len(t_chars), 1),
-        LCSseq.similarity(q_text, t_text) / n_q,
+        lcs / n_q,
         bm25,
         block / n_q,
     )
+
+
+def common_runs(a: str, b: str) -> tuple[int, int]:
+    """``(length of the longest common subsequence, longest equal run in that alignment)``: one
+    alignment gives the LCS ratios and rapidfuzz's ``fuzz.ratio`` (``2 * lcs / (len(a) + len(b))``)."""
+    lcs = block = 0
+    for op in LCSseq.opcodes(a, b):
+        if op.tag == "equal":
+            n = op.src_end - op.src_start
+            lcs += n
+            block = max(block, n)
+    return lcs, block

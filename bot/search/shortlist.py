@@ -14,6 +14,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.search.analysis import Analysis, word_key
 from bot.search.features import (
     N_FEATURES,
+    common_runs,
     length_ratio,
     number_features,
     overlap_features,
@@ -34,6 +35,8 @@ _RUNS_RE = re.compile(r"[a-z]+|[0-9]+")
 PINYIN_CREDIT = 0.85
 #: Share of an unmatched query word's weight recovered when the title has a synonym of it.
 SYNONYM_CREDIT = 0.9
+#: Synonyms up to this long are looked up among the query's substrings (a set); longer ones by search.
+SUBSTRING_CHECK = 8
 #: Longest side (characters) of a diff block that counts as a substitution (longer: a rephrasing).
 SUB_MAX_CHARS = 4
 #: Function characters: a diff block made of them (的/中的, 了/情况) is rephrasing, not a substitution.
@@ -77,6 +80,8 @@ class ShortlistScorer:
         sounds: dict[str, str] = {}
 
         alts: dict[str, tuple[tuple[str, ...], str]] = {}
+        in_query: dict[str, bool] = {}  # title words already checked against the query
+        q_subs = {q_ns[i : i + n] for n in range(1, SUBSTRING_CHECK + 1) for i in range(len(q_ns) - n + 1)}
 
         def has_synonym(tok: str, other: str) -> bool:
             """A synonym of ``tok`` in ``other``, or the same sound (an IME typo: 连接/链接)."""
@@ -86,6 +91,12 @@ class ShortlistScorer:
             if alt is None:
                 groups = syn.get(tok, ())
                 alt = alts[tok] = (tuple(w for g in groups for w in members[g] if w != tok), tok.translate(table))
+            if other is q_ns:  # a title word against the query: once per word, substrings by set
+                got = in_query.get(tok)
+                if got is None:
+                    got = in_query[tok] = not q_subs.isdisjoint(alt[0]) or any(
+                        w in other for w in alt[0] if len(w) > SUBSTRING_CHECK) or alt[1] in q_sound
+                return got
             if alt[0] and any(w in other for w in alt[0]):
                 return True
             snd = sounds.get(other)
@@ -93,6 +104,7 @@ class ShortlistScorer:
                 snd = sounds[other] = other.translate(table)
             return alt[1] in snd
 
+        q_sound = q_ns.translate(table)
         ranks = [c.rank for c in cands]
         confs = [c.confidence for c in cands]
         r1, r2 = _top2(ranks)
@@ -100,13 +112,14 @@ class ShortlistScorer:
         for pos, (c, t_toks) in enumerate(zip(cands, titles, strict=True)):
             t_ns = c.title.replace(" ", "")
             f = c.features
-            f[6] = fuzz.ratio(q_ns, t_ns) / 100.0
             f[9] = length_ratio(len(q_ns), len(t_ns))
             f[10], f[11], f[12], f[13], f[22] = word_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__,
                                                               has_synonym)
             f[14], f[15], f[16] = number_features(an.content, c.title)
             f[23], f[24], f[25] = swap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, has_synonym)
-            f[26:33] = overlap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__)
+            runs = common_runs(q_ns, t_ns)
+            f[6] = 2.0 * runs[0] / max(len(q_ns) + len(t_ns), 1)  # = rapidfuzz fuzz.ratio / 100
+            f[26:33] = overlap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, runs)
             f[19] = (c.rank - (r2 if c.rank == r1 and pos == 0 else r1)) / 100.0
             f[20] = (c.confidence - (c2 if c.confidence == c1 else c1)) / 100.0
             f[21] = float(pos)
