@@ -9,7 +9,9 @@ Training data (never a ``held`` line):
   candidate is right) and queries_edits.tsv (the archive without any ``exclude_id``, as eval_human.py);
 * perturbations of archive titles, seeded: a title with a word or its question frame dropped (positive),
   a title with a number or its rarest word swapped for another (a hard negative: the original title is
-  among the candidates and is wrong).
+  among the candidates and is wrong);
+* IME typos of the tune lines, seeded: a character replaced by a common one of the same pinyin, as a
+  pinyin keyboard offers it (``--typos`` of the lines, same label; a copy shares its line's fold).
 
 Each query's candidates (``Matcher.candidates``, the rerank shortlist) become rows labelled 1 when the
 candidate is the target.  Model: scikit-learn GradientBoostingClassifier, depth 3, exported as complete
@@ -112,6 +114,51 @@ def perturb(items: list[tuple[str, str]], m: Matcher, n: int, seed: int = 7) -> 
     return out
 
 
+def homophones(per_sound: int = 8) -> dict[str, list[str]]:
+    """Toneless pinyin -> its most frequent characters (jieba's single-character counts), the first
+    candidates a pinyin keyboard shows."""
+    import jieba
+    from pypinyin import Style, lazy_pinyin
+
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    chars = sorted(((f, w) for w, f in tok.FREQ.items() if len(w) == 1 and "\u4e00" <= w <= "\u9fff" and f > 0),
+                   reverse=True)
+    out: dict[str, list[str]] = {}
+    for _f, ch in chars:
+        group = out.setdefault(lazy_pinyin(ch, style=Style.NORMAL)[0], [])
+        if len(group) < per_sound:
+            group.append(ch)
+    return out
+
+
+def typo_rows(rows: list[tuple[str, str, str]], share: float, seed: int = 5) -> list[tuple[int, tuple[str, str, str]]]:
+    """``(source line, (query with one or two IME typos, same target, "p_typo"/"n_typo"))`` for a seeded
+    ``share`` of the lines."""
+    from pypinyin import Style, lazy_pinyin
+
+    rng = random.Random(seed)
+    sounds = homophones()
+    out: list[tuple[int, tuple[str, str, str]]] = []
+    for n, (q, target, _kind) in enumerate(rows):
+        if rng.random() >= share:
+            continue
+        chars = list(q)
+        spots = [i for i, ch in enumerate(chars) if "\u4e00" <= ch <= "\u9fff"]
+        rng.shuffle(spots)
+        changed = 0
+        for i in spots:
+            alts = [c for c in sounds.get(lazy_pinyin(chars[i], style=Style.NORMAL)[0], ()) if c != chars[i]]
+            if alts:
+                chars[i] = rng.choice(alts)
+                changed += 1
+                if changed >= (2 if len(spots) >= 12 else 1):
+                    break
+        if changed:
+            out.append((n, ("".join(chars), target, "p_typo" if target != "-1" else "n_typo")))
+    return out
+
+
 def featurize(m: Matcher, rows: list[tuple[str, str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Rows -> (X, y, query index per row, per-query info ``(kind, target, keys)``)."""
     xs, ys, qi, info = [], [], [], []
@@ -179,9 +226,9 @@ def export(gb, depth: int) -> dict:
     return {"base": round(float(np.log(base / (1 - base))), 6), "trees": trees}
 
 
-def stage2(x: np.ndarray, y: np.ndarray, qi: np.ndarray, p: np.ndarray, n_queries: int):
+def stage2(x: np.ndarray, y: np.ndarray, qi: np.ndarray, p: np.ndarray, r: np.ndarray, n_queries: int):
     """Per query with candidates: its index, the confidence rows of its candidates in ranker order
-    (row 0: the top) and whether the top is right."""
+    (``p``; row 0: the top) with their relevance ``r``, and whether the top is right."""
     out = []
     starts = np.searchsorted(qi, np.arange(n_queries + 1))
     for n in range(n_queries):
@@ -189,7 +236,7 @@ def stage2(x: np.ndarray, y: np.ndarray, qi: np.ndarray, p: np.ndarray, n_querie
         if a == b:
             continue
         order = np.lexsort((np.arange(b - a), -p[a:b]))
-        out.append((n, confidence_rows(x[a:b][order], p[a:b][order]), bool(y[a:b][order[0]])))
+        out.append((n, confidence_rows(x[a:b][order], r[a:b][order]), bool(y[a:b][order[0]])))
     return out
 
 
@@ -224,6 +271,8 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--perturb", type=int, default=3000, help="perturbed titles")
+    ap.add_argument("--typos", type=float, default=0.0,
+                    help="share of the tune lines also trained with IME typos (0.5 was tried: see docs/matcher.md)")
     ap.add_argument("--small", type=int, default=3000, help="random titles of the small archive (0: none)")
     ap.add_argument("--conf-trees", type=int, default=100, help="trees of the confidence model")
     ap.add_argument("--conf-lr", type=float, default=0.05)
@@ -243,7 +292,10 @@ def main() -> None:
         if args.cache:
             m.save(args.cache, "train")
     print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles)", file=sys.stderr)
+    typos = typo_rows(rows, args.typos) if args.typos > 0 else []
     rows_big = rows + perturb(items, m, args.perturb)
+    source = list(range(len(rows_big))) + [n for n, _row in typos]  # a typo copy shares its line's fold
+    rows_big += [row for _n, row in typos]
     t0 = time.time()
     if args.features and os.path.exists(args.features):
         with open(args.features, "rb") as f:
@@ -274,14 +326,19 @@ def main() -> None:
     w = (1.0 + real[qi]) / np.maximum(counts[qi], 1.0) * 10.0
 
     # stage 1, the ranker: out-of-fold probabilities (5 folds grouped by query) feed stage 2
-    n_big = int(big.sum())  # a query and its small-archive copy share a fold
-    fold_of = np.random.default_rng(0).integers(0, 5, size=n_big)[np.arange(len(rows_all)) % n_big]
-    p_oof = np.zeros(x.shape[0])
+    n_big = int(big.sum())  # a query, its typo copy and their small-archive copies share a fold
+    fold_of = np.random.default_rng(0).integers(0, 5, size=n_big)[np.array(source)[np.arange(len(rows_all)) % n_big]]
+    # the ranker learns from the queries whose shortlist holds the right title (the others have nothing to
+    # order); the relevance model from every query (hard negatives teach it what a near miss looks like)
+    ranked = (np.bincount(qi, weights=y, minlength=len(rows_all)) > 0)[qi]
+    p_oof, r_oof = np.zeros(x.shape[0]), np.zeros(x.shape[0])
     for f in range(5):
         tr, te = fold_of[qi] != f, fold_of[qi] == f
-        p_oof[te] = fit(x[tr], y[tr], w[tr], args).predict_proba(x[te].astype(np.float32))[:, 1]
-    # stage 2, the confidence: one row per query (its top), trained on out-of-fold ranker outputs
-    s2 = stage2(x, y, qi, p_oof, len(rows_all))
+        p_oof[te] = fit(x[tr & ranked], y[tr & ranked], w[tr & ranked], args).predict_proba(
+            x[te].astype(np.float32))[:, 1]
+        r_oof[te] = fit(x[tr], y[tr], w[tr], args).predict_proba(x[te].astype(np.float32))[:, 1]
+    # stage 2, the confidence: one row per query (its top), trained on out-of-fold ranker/relevance outputs
+    s2 = stage2(x, y, qi, p_oof, r_oof, len(rows_all))
     qn = np.array([n for n, _r, _y in s2])
     x2 = np.array([r[0] for _n, r, _y in s2])
     x2b = np.array([r[1] if r.shape[0] > 1 else r[0] * 0 for _n, r, _y in s2])  # the runner-up, as if top
@@ -327,7 +384,8 @@ def main() -> None:
               f" dym {c['dym']:.3f}")
     if args.report_only:
         return
-    ranker = fit(x, y, w, args)
+    ranker = fit(x[ranked], y[ranked], w[ranked], args)
+    relevance = fit(x, y, w, args)
     confidence = fit(x2, y2, w2, args2)
     params = {
         "bands": {"answer": answer, "margin": margin, "suggest": suggest},
@@ -335,6 +393,8 @@ def main() -> None:
                  "queries": len(rows_all), "rows": int(x.shape[0]), "seed": 7},
         "ranker": {"features": list(FEATURES), "depth": args.depth, "learning_rate": args.lr,
                    **export(ranker, args.depth)},
+        "relevance": {"features": list(FEATURES), "depth": args.depth, "learning_rate": args.lr,
+                      **export(relevance, args.depth)},
         "confidence": {"features": list(CONFIDENCE_FEATURES), "depth": args.depth,
                        "learning_rate": args.conf_lr, **export(confidence, args.depth)},
     }
@@ -342,13 +402,13 @@ def main() -> None:
         f.write("{\n")
         f.write(f' "bands": {json.dumps(params["bands"])},\n')
         f.write(f' "meta": {json.dumps(params["meta"], ensure_ascii=False)},\n')
-        for n, name in enumerate(("ranker", "confidence")):
+        for n, name in enumerate(("ranker", "relevance", "confidence")):
             model = dict(params[name])
             trees = model.pop("trees")
             head = json.dumps(model, ensure_ascii=False)[:-1]
             f.write(f' "{name}": {head}, "trees": [\n')
             f.write(",\n".join("  " + json.dumps(t, separators=(",", ":")) for t in trees))
-            f.write("\n ]}" + (",\n" if n == 0 else "\n"))
+            f.write("\n ]}" + (",\n" if n < 2 else "\n"))
         f.write("}\n")
     print(f"wrote {args.out}", file=sys.stderr)
 

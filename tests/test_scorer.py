@@ -53,11 +53,11 @@ def test_contributions_add_up_to_the_log_odds(scorer):
     assert base + sum(c.logit for c in contribs) == pytest.approx(float(scorer.ranker.logit(x)[0]), abs=1e-9)
 
 
-def test_confidence_rows_carry_the_rankers_lead():
+def test_confidence_rows_carry_the_relevance_lead():
     x = np.zeros((3, len(FEATURES)))
     rows = confidence_rows(x, np.array([0.9, 0.5, 0.1]))
     assert rows.shape == (3, len(CONFIDENCE_FEATURES))
-    lead = CONFIDENCE_FEATURES.index("ranker_lead")
+    lead = CONFIDENCE_FEATURES.index("relevance_lead")
     assert rows[0, lead] == pytest.approx(0.4) and rows[1, lead] == pytest.approx(-0.4)
 
 
@@ -73,3 +73,24 @@ def test_a_tiny_hand_made_tree_routes_left_and_right():
     t = Trees(params, FEATURES)
     p = t.probability(np.array([_row(qcov=0.2), _row(qcov=0.8)]))
     assert p[0] < 0.5 < p[1]
+
+
+def _one_split(feature: str, names: tuple[str, ...] = FEATURES, left: float = -2.0, right: float = 2.0) -> dict:
+    return {"features": list(names), "depth": 1, "base": 0.0, "learning_rate": 1.0,
+            "trees": [{"feature": [names.index(feature)], "threshold": [0.5], "value": [0.0, left, right]}]}
+
+
+def test_the_ranker_orders_and_the_relevance_model_feeds_the_confidence():
+    # ranker: more qcov first; relevance: more tcov; confidence: a high relevance_p means right
+    scorer = Scorer({"ranker": _one_split("qcov"), "relevance": _one_split("tcov"),
+                     "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    x = np.array([_row(qcov=0.2, tcov=0.9), _row(qcov=0.9, tcov=0.1)])
+    order, conf = scorer.score(x)
+    assert order.tolist() == [1, 0]  # the ranker's order ...
+    assert conf[0] < 0.5 < conf[1]  # ... and the top's low relevance gives it a low confidence
+
+
+def test_without_a_relevance_model_the_rankers_probabilities_stand_in():
+    scorer = Scorer({"ranker": _one_split("qcov"), "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    order, conf = scorer.score(np.array([_row(qcov=0.2), _row(qcov=0.9)]))
+    assert order.tolist() == [1, 0] and conf[0] > 0.5 > conf[1]

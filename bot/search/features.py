@@ -39,7 +39,7 @@ FEATURES: tuple[str, ...] = (
     "synonyms",          # share of the query weight recovered through synonyms
     "lead",              # rank score minus the best other candidate's rank score (/100)
     "conf_lead",         # confidence minus the best other candidate's confidence (/100)
-    "rank",              # position in the rank-score order (0 = first)
+    "rank",              # position in the rank-score order (0 = first; equal scores share a position)
     "q_unmatched_words",  # query words (2+ chars) the title lacks
     "swaps",             # word-level substitutions: 1-2 unmatched words each side between equal words
     "swap_idf",          # the rarest such substitution (min of both sides' highest idf)

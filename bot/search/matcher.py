@@ -305,7 +305,7 @@ class Matcher(ShortlistScorer):
         x = np.array([c.features for c in cands])
         p = self._scorer.ranker.probability(x)
         order = np.array([pos, *(i for i in np.argsort(-p, kind="stable").tolist() if i != pos)])
-        row = confidence_rows(x[order], p[order])[0]
+        row = confidence_rows(x[order], self._scorer.relevance_of(x, p)[order])[0]
         base, contribs = self._scorer.confidence.contributions(row)
         logit = base + sum(c.logit for c in contribs)
         conf = round(100.0 / (1.0 + math.exp(-logit)), 2)

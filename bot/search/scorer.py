@@ -1,8 +1,8 @@
 """The learned ranking and confidence: small gradient-boosted trees over
 :data:`bot.search.features.FEATURES`, evaluated with numpy (no scikit-learn at runtime).
 
-The parameter file (``scorer_params.json``, written by ``bench/train_scorer.py``) holds two ensembles
-(``ranker`` and ``confidence``) of complete binary trees of one depth: per tree the split feature and
+The parameter file (``scorer_params.json``, written by ``bench/train_scorer.py``) holds three ensembles
+(``ranker``, ``relevance`` and ``confidence``) of complete binary trees of one depth: per tree the split feature and
 threshold of each internal node (breadth first; go left when ``x <= threshold``) and the value of every
 node (internal nodes: the sample-weighted mean of their leaves, so the value changes along a path
 attribute the score to features exactly).  The probability is
@@ -21,7 +21,7 @@ import numpy as np
 from bot.search.features import FEATURES
 
 #: Inputs of the confidence model: the candidate's features and the ranker's view of the shortlist.
-CONFIDENCE_FEATURES: tuple[str, ...] = (*FEATURES, "ranker_p", "ranker_lead", "candidates")
+CONFIDENCE_FEATURES: tuple[str, ...] = (*FEATURES, "relevance_p", "relevance_lead", "candidates")
 
 PARAMS_FILE = "scorer_params.json"
 
@@ -90,12 +90,16 @@ class Trees:
 
 
 class Scorer:
-    """Two small models: the *ranker* orders the shortlist (probability that a candidate is the question
-    meant, from its :data:`FEATURES`); the *confidence* model estimates the probability that the top
-    candidate is right, from the same features plus the ranker's view (:data:`CONFIDENCE_FEATURES`)."""
+    """Three small models over a shortlist's :data:`FEATURES`: the *ranker* orders it (trained on queries whose
+    shortlist holds the question meant: which one is it?); the *relevance* model gives each candidate the
+    probability that it is the question meant (trained on every query, those with no right candidate
+    too); the *confidence* model estimates the probability that the top candidate is right, from its features
+    plus the relevance view of the shortlist (:data:`CONFIDENCE_FEATURES`).  A parameter file without a
+    relevance model uses the ranker's probabilities for it."""
 
     def __init__(self, params: dict) -> None:
         self.ranker = Trees(params["ranker"], FEATURES)
+        self.relevance = Trees(params["relevance"], FEATURES) if "relevance" in params else self.ranker
         self.confidence = Trees(params["confidence"], CONFIDENCE_FEATURES)
         self.bands: dict[str, float] = {k: float(v) for k, v in params.get("bands", {}).items()}
         self.meta: dict[str, object] = dict(params.get("meta", {}))
@@ -119,13 +123,17 @@ class Scorer:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         p = self.ranker.probability(x)
         order = np.lexsort((np.arange(p.shape[0]), -p))
-        rows = confidence_rows(x[order], p[order])
+        rows = confidence_rows(x[order], self.relevance_of(x, p)[order])
         return order, self.confidence.probability(rows if k is None else rows[:k])
+
+    def relevance_of(self, x: np.ndarray, ranker_p: np.ndarray) -> np.ndarray:
+        """The relevance model's probabilities for ``x`` (``ranker_p`` when it is the ranker)."""
+        return ranker_p if self.relevance is self.ranker else self.relevance.probability(x)
 
 
 def confidence_rows(x: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """The confidence model's input: each row's features, its ranker probability, its lead over the best
-    other candidate's probability, and the shortlist's size (rows in ranker order)."""
+    """The confidence model's input: each row's features, its relevance probability ``p``, its lead over the
+    best other candidate's, and the shortlist's size (rows in ranker order)."""
     n = x.shape[0]
     first = p[0] if n else 0.0
     second = p[1] if n > 1 else 0.0

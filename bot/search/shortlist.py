@@ -109,7 +109,10 @@ class ShortlistScorer:
         confs = [c.confidence for c in cands]
         r1, r2 = _top2(ranks)
         c1, c2 = _top2(confs)
+        place = 0  # position in the rank-score order; equal rank scores share one (ties stay ties)
         for pos, (c, t_toks) in enumerate(zip(cands, titles, strict=True)):
+            if pos and c.rank != cands[pos - 1].rank:
+                place = pos
             t_ns = c.title.replace(" ", "")
             f = c.features
             f[9] = length_ratio(len(q_ns), len(t_ns))
@@ -122,7 +125,7 @@ class ShortlistScorer:
             f[26:33] = overlap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, runs)
             f[19] = (c.rank - (r2 if c.rank == r1 and pos == 0 else r1)) / 100.0
             f[20] = (c.confidence - (c2 if c.confidence == c1 else c1)) / 100.0
-            f[21] = float(pos)
+            f[21] = float(place)
 
     def _word_idfs(self, toks: list[str]) -> dict[str, float]:
         """Word -> idf of its word key relative to that of an unseen term (0..1, whatever the archive's
