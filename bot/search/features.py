@@ -80,7 +80,7 @@ def word_features(
         for tok in dict.fromkeys(toks):
             w = idf(tok)
             total += w
-            if tok in other or synonyms(tok, other):
+            if tok in other or (len(tok) >= 2 and synonyms(tok, other)):  # synonyms: words of 2+ chars
                 continue
             missing += w
             if _significant(tok):

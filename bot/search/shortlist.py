@@ -81,6 +81,8 @@ class ShortlistScorer:
 
         alts: dict[str, tuple[tuple[str, ...], str]] = {}
         in_query: dict[str, bool] = {}  # title words already checked against the query
+        in_titles: dict[str, tuple[str, ...]] = {}
+        all_titles = "\x00".join(c.title.replace(" ", "") for c in cands)
         q_subs = {q_ns[i : i + n] for n in range(1, SUBSTRING_CHECK + 1) for i in range(len(q_ns) - n + 1)}
 
         def has_synonym(tok: str, other: str) -> bool:
@@ -97,7 +99,10 @@ class ShortlistScorer:
                     got = in_query[tok] = not q_subs.isdisjoint(alt[0]) or any(
                         w in other for w in alt[0] if len(w) > SUBSTRING_CHECK) or alt[1] in q_sound
                 return got
-            if alt[0] and any(w in other for w in alt[0]):
+            near = in_titles.get(tok)  # a query word against a title: only synonyms some title has
+            if near is None:
+                near = in_titles[tok] = tuple(w for w in alt[0] if w in all_titles)
+            if near and any(w in other for w in near):
                 return True
             snd = sounds.get(other)
             if snd is None:
