@@ -1,0 +1,85 @@
+"""The held human-style lines with IME typos: what a pinyin keyboard does to a chat-style question.
+
+    python bench/human_typos.py                       # held split, bm25s in the same run
+    python bench/human_typos.py --cache /tmp/eval.idx --no-bm25
+
+Each held colloquial, hard-negative and edited-title line gets one IME typo (two in lines of 12+ CJK
+characters): a character replaced by one of the eight most frequent characters of the same toneless pinyin
+(``train_scorer.typo_rows``, seed 9; the scorer's training never sees a held line).  Archive and judging as
+in ``eval_human.py``: archive_dev.tsv minus every ``exclude_id``; per kind R@1, right/wrong direct answers
+(band ANSWER); for hard negatives every direct answer is wrong.  Also the separation AUC of the top score:
+right colloquial tops vs hard negatives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from _common import Bm25Baseline, auc, table
+from train_scorer import DEFAULT_DATA, typo_rows
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bot.matcher import Matcher
+from bot.models import Band
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--cache", help="saved matcher index (built and saved when missing)")
+    ap.add_argument("--no-bm25", action="store_true")
+    args = ap.parse_args()
+
+    def rows(name: str) -> list[list[str]]:
+        with open(os.path.join(args.data, name), encoding="utf-8") as f:
+            return [line.rstrip("\n").split("\t") for line in f]
+
+    edits, human = rows("queries_edits.tsv"), rows("queries_human.tsv")
+    exclude = {r[3] for r in edits}
+    items = [(i, t) for i, t in (r[:2] for r in rows("archive_dev.tsv")) if i not in exclude]
+    held = [(q, t, k) for q, t, k, _n, sp in human if sp == "held" and k in ("colloquial", "hardneg")]
+    held += [(q, t, k) for q, t, k, _e, sp in edits if sp == "held"]
+    lines = [(row, held[n][2]) for n, row in typo_rows(held, 1.0, seed=9)]
+
+    t0 = time.time()
+    m = Matcher.load(args.cache, "human_typos") if args.cache else None
+    if m is None:
+        m = Matcher.from_titles(items)
+        if args.cache:
+            m.save(args.cache, "human_typos")
+    print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles), {len(lines)} typo lines", file=sys.stderr)
+    bm25 = None if args.no_bm25 else Bm25Baseline(items)
+    stats: dict[str, list[float]] = {}
+    right_tops: list[float] = []
+    neg_tops: list[float] = []
+    for (q, target, _k), kind in lines:
+        d = m.decide(q)
+        top = d.hits[0].key if d.hits else None
+        score = d.hits[0].score if d.hits else 0.0
+        c = stats.setdefault(kind, [0, 0, 0, 0, 0])
+        c[0] += 1
+        c[1] += top == target
+        if d.band == Band.ANSWER:
+            c[2 if top == target else 3] += 1
+        if bm25 is not None:
+            c[4] += bm25.search(q, 1)[0][:1] == [target]
+        if kind == "colloquial" and top == target:
+            right_tops.append(score)
+        elif kind == "hardneg":
+            neg_tops.append(score)
+    out = []
+    for kind in ("colloquial", "edit", "hardneg"):
+        n, r1, right, wrong, b = stats[kind]
+        neg = kind == "hardneg"
+        out.append([kind, int(n), "-" if neg else r1 / n, "-" if neg or bm25 is None else b / n,
+                    "-" if neg else right / n, wrong / n])
+    print(table(["kind (held, IME typos)", "n", "R@1", "bm25s R@1", "right answer", "wrong answer"], out))
+    print(f"\nAUC of the top score, right colloquial tops vs hard negatives: {auc(right_tops, neg_tops):.3f}")
+
+
+if __name__ == "__main__":
+    main()
