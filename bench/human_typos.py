@@ -2,6 +2,7 @@
 
     python bench/human_typos.py                       # held split, bm25s in the same run
     python bench/human_typos.py --cache /tmp/eval.idx --no-bm25
+    python bench/human_typos.py --no-typos            # the same lines as typed (eval_human.py's, + the AUC)
 
 Each held colloquial, hard-negative and edited-title line gets one IME typo (two in lines of 12+ CJK
 characters): a character replaced by one of the eight most frequent characters of the same toneless pinyin
@@ -32,6 +33,7 @@ def main() -> None:
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--cache", help="saved matcher index (built and saved when missing)")
     ap.add_argument("--no-bm25", action="store_true")
+    ap.add_argument("--no-typos", action="store_true", help="the held lines as typed")
     args = ap.parse_args()
 
     def rows(name: str) -> list[list[str]]:
@@ -43,7 +45,10 @@ def main() -> None:
     items = [(i, t) for i, t in (r[:2] for r in rows("archive_dev.tsv")) if i not in exclude]
     held = [(q, t, k) for q, t, k, _n, sp in human if sp == "held" and k in ("colloquial", "hardneg")]
     held += [(q, t, k) for q, t, k, _e, sp in edits if sp == "held"]
-    lines = [(row, held[n][2]) for n, row in typo_rows(held, 1.0, seed=9)]
+    if args.no_typos:
+        lines = [(row, row[2]) for row in held]
+    else:
+        lines = [(row, held[n][2]) for n, row in typo_rows(held, 1.0, seed=9)]
 
     t0 = time.time()
     m = Matcher.load(args.cache, "human_typos") if args.cache else None
@@ -51,7 +56,7 @@ def main() -> None:
         m = Matcher.from_titles(items)
         if args.cache:
             m.save(args.cache, "human_typos")
-    print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles), {len(lines)} typo lines", file=sys.stderr)
+    print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles), {len(lines)} lines", file=sys.stderr)
     bm25 = None if args.no_bm25 else Bm25Baseline(items)
     stats: dict[str, list[float]] = {}
     right_tops: list[float] = []
@@ -77,7 +82,8 @@ def main() -> None:
         neg = kind == "hardneg"
         out.append([kind, int(n), "-" if neg else r1 / n, "-" if neg or bm25 is None else b / n,
                     "-" if neg else right / n, wrong / n])
-    print(table(["kind (held, IME typos)", "n", "R@1", "bm25s R@1", "right answer", "wrong answer"], out))
+    head = "kind (held)" if args.no_typos else "kind (held, IME typos)"
+    print(table([head, "n", "R@1", "bm25s R@1", "right answer", "wrong answer"], out))
     print(f"\nAUC of the top score, right colloquial tops vs hard negatives: {auc(right_tops, neg_tops):.3f}")
 
 
