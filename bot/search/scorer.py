@@ -51,6 +51,12 @@ class Trees:
         self.feature = np.array([t["feature"] for t in trees], dtype=np.int64).reshape(len(trees), n_inner)
         self.threshold = np.array([t["threshold"] for t in trees], dtype=np.float64).reshape(len(trees), n_inner)
         self.value = np.array([t["value"] for t in trees], dtype=np.float64).reshape(len(trees), 2 * n_inner + 1)
+        # every split is tested at once; a table maps the tests of a tree (a bit each) to its leaf
+        self._split_feature = self.feature.ravel()
+        self._split_threshold = self.threshold.ravel()
+        self._bit = (1 << np.arange(n_inner)).astype(np.int64)
+        self._leaf_of = _leaf_table(self.depth)
+        self._leaf_value = self.value[:, n_inner:] * self.learning_rate
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """Log-odds per row of ``x`` (rows: samples, columns: ``features``)."""
@@ -58,13 +64,9 @@ class Trees:
         if x.shape[0] == 0:
             return np.zeros(0)
         n, t = x.shape[0], self.feature.shape[0]
-        node = np.zeros((n, t), dtype=np.int64)
-        tree_idx = np.arange(t)[None, :]
-        rows = np.arange(n)[:, None]
-        for _ in range(self.depth):
-            f = self.feature[tree_idx, node]
-            node = 2 * node + 1 + (x[rows, f] > self.threshold[tree_idx, node])
-        return self.base + self.learning_rate * self.value[tree_idx, node].sum(axis=1)
+        right = (x[:, self._split_feature] > self._split_threshold).reshape(n, t, -1)
+        leaf = self._leaf_of[right @ self._bit]
+        return self.base + np.take_along_axis(self._leaf_value[None, :, :], leaf[:, :, None], axis=2)[:, :, 0].sum(axis=1)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Probabilities in [0, 1], one per row of ``x``."""
@@ -87,6 +89,19 @@ class Trees:
                 total[f] += lr * (self.value[ti, child] - self.value[ti, node])
                 node = child
         return base, [Contribution(name, float(x[i]), float(total[i])) for i, name in enumerate(self.features)]
+
+
+def _leaf_table(depth: int) -> np.ndarray:
+    """For a complete tree of ``depth``: the leaf (0-based, left to right) reached for every pattern of its
+    split tests (bit ``i`` set: the test of node ``i``, breadth first, sends the row right)."""
+    n_inner = 2**depth - 1
+    out = np.zeros(1 << n_inner, dtype=np.int64)
+    for code in range(1 << n_inner):
+        node = 0
+        for _ in range(depth):
+            node = 2 * node + 1 + ((code >> node) & 1)
+        out[code] = node - n_inner
+    return out
 
 
 class Scorer:
