@@ -1,0 +1,107 @@
+"""The shared static tables (synonyms, pinyin): the same answers as the Python dicts they replace, kept in
+a memory-mapped file that is reused, rebuilt when damaged, and held in memory when it cannot be written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypinyin.pinyin_dict import pinyin_dict
+
+from bot.search.analysis import Analyzer
+from bot.search.lexicon import SYL_BASE, build_pinyin_table, load_synonyms
+from bot.search.tables import map_tables, open_tables, source_digest
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    return open_tables(tmp_path_factory.mktemp("tables"))
+
+
+def test_shared_synonyms_give_the_thesaurus_sets(tables):
+    syn = load_synonyms()
+    assert len(tables.synonyms) == len(syn) > 1000
+    assert list(tables.synonyms) == list(syn)
+    for word, groups in syn.items():
+        assert tables.synonyms[word] == tuple(sorted(groups))
+        assert tables.synonyms.get(word) == tuple(sorted(groups))
+    assert tables.synonyms.get("不是一个词语吧", ()) == ()
+    assert "不是一个词语吧" not in tables.synonyms and "提高" in tables.synonyms
+    with pytest.raises(KeyError):
+        tables.synonyms["不是一个词语吧"]
+
+
+def test_shared_synonym_members_list_each_sets_words_in_order(tables):
+    members: dict[int, list[str]] = {}
+    for word, groups in load_synonyms().items():
+        for g in groups:
+            members.setdefault(g, []).append(word)
+    assert dict(tables.members.items()) == {g: tuple(ws) for g, ws in members.items()}
+    assert any({"提高", "提升"} <= set(tables.members[g]) for g in tables.synonyms["提高"])
+
+
+def test_shared_pinyin_table_equals_the_one_from_pypinyin(tables):
+    def toneless(reading: str) -> str:
+        decomposed = unicodedata.normalize("NFD", reading.replace("ü", "v"))
+        return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+    per_char = {cp: toneless(v.split(",")[0]) for cp, v in pinyin_dict.items()}
+    sid = {s: i for i, s in enumerate(sorted(set(per_char.values())))}
+    expected = {chr(cp): SYL_BASE + sid[s] for cp, s in per_char.items() if cp < 0x110000}
+    assert build_pinyin_table() == expected
+    assert tables.pinyin() == expected
+    assert tables.pinyin()["差"] == tables.pinyin()["叉"]
+
+
+def test_tables_file_is_mapped_read_only_and_reused(tmp_path):
+    first = open_tables(tmp_path)
+    assert first.path is not None and first.path.startswith(str(tmp_path))
+    arrays = map_tables(first.path, source_digest())
+    assert arrays is not None
+    assert all(isinstance(a.base, np.memmap) or a.size == 0 for a in arrays.values())
+    assert not arrays["slots"].flags.writeable
+    again = open_tables(tmp_path)
+    assert again.path == first.path
+    assert again.synonyms["提升"] == first.synonyms["提升"]
+
+
+def test_damaged_tables_file_is_rebuilt(tmp_path):
+    path = open_tables(tmp_path).path
+    raw = bytearray(Path(path).read_bytes())
+    raw[-5] ^= 0xFF  # inside the last array: its crc no longer matches
+    Path(path).write_bytes(bytes(raw))
+    assert map_tables(path, source_digest()) is None
+    rebuilt = open_tables(tmp_path)
+    assert rebuilt.path == path and map_tables(path, source_digest()) is not None
+    assert dict(rebuilt.members.items()) == dict(open_tables(tmp_path).members.items())
+
+
+def test_unwritable_folder_keeps_the_tables_in_memory(tmp_path):
+    missing = tmp_path / "no" / "such" / "folder"
+    tables = open_tables(missing)
+    assert tables.path is None
+    assert tables.synonyms["提高"] == tuple(sorted(load_synonyms()["提高"]))
+
+
+def test_analyzer_tokens_and_keys_use_the_shared_pinyin(tables):
+    an = Analyzer(tables=tables)
+    assert an._py == build_pinyin_table()
+    # a homophone typo shares the pinyin bigram with the right title
+    a, b = an.analyze("残差网络"), an.analyze("残叉网络")
+    assert {pk for _c, pk in a.positions} & {pk for _c, pk in b.positions}
+
+
+def test_matcher_never_loads_pypinyins_phrase_tables():
+    code = (
+        "import sys\n"
+        "from bot.search.matcher import Matcher\n"
+        "m = Matcher.from_titles([('a', '残差连接为什么有效')])\n"
+        "assert m.search('残叉连接为什么有效', 1)[0][0] == 'a'\n"
+        "print(sorted(n for n in sys.modules if n.startswith('pypinyin')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]"
