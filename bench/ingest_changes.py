@@ -7,7 +7,9 @@ The archive (made by ../shared/data/make_archive.py) must have been ingested wit
 ``share`` of the questions (every page file of each: "…（修订版） 第N页"; a retitled question is restored
 instead, so running it twice changes the same share back) and runs ``python -m bot.cli ingest`` in a child
 pinned to one core, timing the whole command (wall and CPU); the command's own lines say how long the
-store and the index took.  ``--files-only`` passes just the changed files instead of the whole folder.
+store and the index took.  ``--files-only`` passes just the changed files instead of the whole folder;
+``--start`` times the bot's start instead (``open_services`` with ``archive.ingest_on_start``: the
+configured folder is ingested, then the saved index updated).
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "（修订版）"
+#: The bot's start up to serving: config, store, ingest on start, state, index (no Telegram call).
+START = """
+import logging, sys, time
+from bot.config import load_config
+from bot.runtime import open_services
+logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+t = time.perf_counter()
+services = open_services(load_config(sys.argv[1], require_token=False))
+print(f"open_services: {time.perf_counter() - t:.1f}s, {len(services.answerer.matcher)} questions")
+services.close()
+"""
 
 
 def question_files(archive: Path, i: int, per_dir: int) -> list[Path]:
@@ -55,6 +68,8 @@ def main() -> None:
     ap.add_argument("--core", type=int, default=1)
     ap.add_argument("--files-only", action="store_true", help="pass the changed files, not the folder")
     ap.add_argument("--profile", help="run the command under cProfile, writing the stats to this file")
+    ap.add_argument("--start", action="store_true",
+                    help="time the bot's start instead (open_services: ingest on start + index), not `ingest`")
     args = ap.parse_args()
 
     n = args.questions or sum(1 for p in args.archive.iterdir() if p.is_dir()) * args.per_dir
@@ -70,8 +85,11 @@ def main() -> None:
 
     paths = [str(p) for p in changed] if args.files_only else [str(args.archive)]
     prof = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-    cmd = ["taskset", "-c", str(args.core), sys.executable, *prof, "-m", "bot.cli", "ingest", "--config", args.config,
-           "--quiet", *paths]
+    if args.start:
+        cmd = ["taskset", "-c", str(args.core), sys.executable, *prof, "-c", START, args.config]
+    else:
+        cmd = ["taskset", "-c", str(args.core), sys.executable, *prof, "-m", "bot.cli", "ingest", "--config",
+               args.config, "--quiet", *paths]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True,
@@ -80,7 +98,8 @@ def main() -> None:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(out.stdout.strip())
-    print(f"archive-bot ingest ({'changed files' if args.files_only else 'whole folder'}): {wall:.1f} s wall, "
+    what = "bot start (ingest on start)" if args.start else "archive-bot ingest"
+    print(f"{what} ({'changed files' if args.files_only else 'whole folder'}): {wall:.1f} s wall, "
           f"{cpu:.1f} s CPU, peak RSS {after.ru_maxrss / 1024:.0f} MB")
 
 
