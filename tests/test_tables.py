@@ -1,5 +1,6 @@
 """The shared static tables (synonyms, pinyin): the same answers as the Python dicts they replace, kept in
-a memory-mapped file that is reused, rebuilt when damaged, and held in memory when it cannot be written."""
+a memory-mapped file that is reused, rebuilt when damaged, and held in memory when it cannot be written;
+and the normaliser's translate table, equal to the per-character test it replaced."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypinyin.pinyin_dict import pinyin_dict
 
-from bot.search.analysis import Analyzer
+from bot.search.analysis import Analyzer, Normalizer
 from bot.search.lexicon import SYL_BASE, build_pinyin_table, load_synonyms
 from bot.search.tables import map_tables, open_tables, source_digest
+
+_NORM = Normalizer()
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +110,41 @@ def test_matcher_never_loads_pypinyins_phrase_tables():
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+def _reference_normalize(norm, text: str, cap: int = 200) -> str:
+    """The normaliser as it was before the translate table (per-character generator)."""
+    import re
+
+    from bot.search.analysis import RAW_CAP_FACTOR, _has_surrogate, _keep_char
+
+    if not text:
+        return ""
+    raw_cap = cap * RAW_CAP_FACTOR
+    s = text[:raw_cap]
+    s = s.encode("utf-8", "replace").decode("utf-8", "replace").replace("?", " ") if _has_surrogate(s) else s
+    s = unicodedata.normalize("NFKC", s).casefold()
+    s = "".join(ch if _keep_char(ch) else " " for ch in s[:raw_cap])
+    s = re.sub(r"\s+", " ", s).strip()
+    if not s:
+        return ""
+    s = norm._cc.convert(s)
+    s = re.sub(r"第\s*[0-9一二三四五六七八九十百零〇两]+\s*页", " ", s)
+    return re.sub(r"\s+", " ", s).strip()[:cap].rstrip()
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(max_size=60))
+def test_normaliser_with_the_translate_table_equals_the_per_character_test(text):
+    norm = _NORM
+    assert norm.normalize(text) == _reference_normalize(norm, text)
+
+
+def test_normaliser_translate_table_is_bounded(monkeypatch):
+    from bot.search import analysis
+
+    monkeypatch.setattr(analysis, "KEEP_TABLE_MAX", 50)
+    norm = Normalizer()
+    text = "".join(chr(0x4E00 + i) for i in range(200)) + "，。!? abc"
+    assert norm.normalize(text) == _reference_normalize(norm, text)
+    assert len(norm._keep) <= 50

@@ -66,12 +66,30 @@ def _keep_char(ch: str) -> bool:
     return (cat[0] in "LN" and cat != "Nl") or ch == " "
 
 
+#: Characters remembered by a :class:`KeepTable` before it starts afresh (bounds memory on hostile input).
+KEEP_TABLE_MAX = 1 << 15
+
+
+class KeepTable(dict[int, str]):
+    """``str.translate`` table of :func:`_keep_char`: a kept character maps to itself, any other to a space.
+    Filled as characters are met, so the per-character test runs in C after the first time."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        out = ch if _keep_char(ch) else " "
+        if len(self) >= KEEP_TABLE_MAX:
+            self.clear()
+        self[cp] = out
+        return out
+
+
 class Normalizer:
     """Display-independent normal form of a text.  Never raises; builds its OpenCC converter once."""
 
     def __init__(self, max_chars: int = 200) -> None:
         self.max_chars = max_chars
         self._cc = opencc.OpenCC("tw2sp")
+        self._keep = KeepTable()
 
     def normalize(self, text: object, max_chars: int | None = None) -> str:
         """NFKC, casefold, Traditional to Simplified, punctuation/emoji/control chars to single spaces,
@@ -88,7 +106,7 @@ class Normalizer:
             else s
         )
         s = unicodedata.normalize("NFKC", s).casefold()
-        s = "".join(ch if _keep_char(ch) else " " for ch in s[:raw_cap])
+        s = s[:raw_cap].translate(self._keep)
         s = _SPACE_RE.sub(" ", s).strip()
         if not s:
             return ""
