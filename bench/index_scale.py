@@ -122,6 +122,10 @@ def child(args: argparse.Namespace) -> None:
         m = Matcher.from_titles(titles(args.size))
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
         m.save(args.path, "bench")
+        with contextlib.suppress(ImportError):  # as load_matcher does: the shared tables beside the index
+            from bot.search.tables import open_tables
+
+            open_tables(os.path.dirname(os.path.abspath(args.path)))
         print(json.dumps({"build_s": wall, "build_cpu_s": cpu, "build_rss_mb": _peak_mb(),
                           "file_mb": os.path.getsize(args.path) / 2**20}), flush=True)
         return

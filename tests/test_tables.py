@@ -15,9 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypinyin.pinyin_dict import pinyin_dict
 
+from bot.answerer import load_matcher
 from bot.search.analysis import Analyzer, Normalizer
 from bot.search.lexicon import SYL_BASE, build_pinyin_table, load_synonyms
+from bot.search.matcher import Matcher
 from bot.search.tables import map_tables, open_tables, source_digest
+from bot.storage.ingest import ingest
+from bot.storage.store import Store
+from tests.pages import make_page, write
 
 _NORM = Normalizer()
 
@@ -148,3 +153,35 @@ def test_normaliser_translate_table_is_bounded(monkeypatch):
     text = "".join(chr(0x4E00 + i) for i in range(200)) + "，。!? abc"
     assert norm.normalize(text) == _reference_normalize(norm, text)
     assert len(norm._keep) <= 50
+
+
+def test_a_loaded_matcher_maps_the_tables_beside_its_index(tmp_path):
+    folder = tmp_path / "var-lib"
+    folder.mkdir()
+    Matcher.from_titles([("a", "残差连接为什么有效"), ("b", "怎样才能提高英语口语水平")]).save(folder / "i.bin", "fp")
+    m = Matcher.load(folder / "i.bin", "fp")
+    assert m is not None and m._an.tables.path == str(folder / f"archive-bot-tables-{source_digest()}.bin")
+    assert m.search("怎样才能提升英语口语水平", 1)[0][0] == "b"  # 提升/提高: synonyms from that file
+
+
+def test_tables_of_an_earlier_digest_are_removed_when_new_ones_are_written(tmp_path):
+    stale = tmp_path / "archive-bot-tables-0123456789abcdef.bin"
+    stale.write_bytes(b"old")
+    other = tmp_path / "unrelated.bin"
+    other.write_bytes(b"keep")
+    tables = open_tables(tmp_path)
+    assert tables.path is not None and not stale.exists() and other.exists()
+
+
+def test_saving_an_index_readies_the_tables_beside_it(tmp_path):
+    pages = tmp_path / "pages"
+    write(pages, "p.txt", make_page("残差连接为什么有效"))
+    folder = tmp_path / "index-folder"
+    folder.mkdir()
+    store = Store.open(str(tmp_path / "a.db"))
+    try:
+        ingest(store, [str(pages)])
+        load_matcher(store, str(folder / "index.bin"))
+    finally:
+        store.close()
+    assert (folder / f"archive-bot-tables-{source_digest()}.bin").exists()

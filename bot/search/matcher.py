@@ -45,7 +45,7 @@ from bot.search.shortlist import (
     is_exact,
 )
 from bot.search.smalltalk import SmallTalk
-from bot.search.tables import pinyin_version
+from bot.search.tables import open_tables, pinyin_version
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Matcher(ShortlistScorer):
         tell (an index without its archive words, or not in key order): then rebuild in full."""
 
         def analyzer_with(words: list[str]) -> Analyzer:
-            an = Analyzer(self.settings.max_query_chars)
+            an = Analyzer(self.settings.max_query_chars, tables=self._an.tables)
             an.add_words([*_alias_words(self._raw_aliases, an), *words])
             return an
 
@@ -160,7 +160,8 @@ class Matcher(ShortlistScorer):
         data = load_index(path, fingerprint, _meta(aliases))
         if data is None:
             return None
-        analyzer = Analyzer(settings.max_query_chars, extra_words=data.extra_words)
+        tables = open_tables(os.path.dirname(os.path.abspath(path)))  # beside the index: shared like it
+        analyzer = Analyzer(settings.max_query_chars, extra_words=data.extra_words, tables=tables)
         return cls(data, analyzer, aliases, settings)
 
     def __len__(self) -> int:

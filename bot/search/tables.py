@@ -1,10 +1,12 @@
 """Static lookup tables shared between processes: the pinyin table and the synonym sets.
 
-Both are the same for every archive, so they are built once per host from their sources (pypinyin's
-character table, the Cilin thesaurus plus ``EXTRA_SYNONYMS``) into a cache file next to jieba's cache
-(``tempfile.gettempdir()``), named by a digest of the sources, and opened with ``numpy.memmap``
-(read-only): every process on the host maps the same pages instead of holding ~30 MB of Python dicts of
-its own.  A damaged or unwritable cache is rebuilt, or the tables are kept in memory for that process.
+Both are the same for every archive, so they are built once from their sources (pypinyin's character
+table, the Cilin thesaurus plus ``EXTRA_SYNONYMS``) into a file named by a digest of the sources, and
+opened with ``numpy.memmap`` (read-only): every process that opens the same file maps the same pages
+instead of holding ~30 MB of Python dicts of its own.  ``Matcher.load`` keeps the file beside the index
+(the folder replicas share; systemd's ``PrivateTmp`` gives each unit a temp dir of its own); other
+analyzers use the temp dir, like jieba's cache.  A damaged file is rebuilt; when the folder cannot be
+written the tables are kept in memory for that process.
 
 Synonyms are looked up in an open-addressing hash table over the words (crc32, linear probing, each hit
 confirmed against the word's UTF-8 bytes): a few hundred nanoseconds a lookup, no numpy call on the way.
@@ -12,6 +14,7 @@ confirmed against the word's UTF-8 bytes): a few hundred nanoseconds a lookup, n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -30,6 +33,7 @@ from bot.search.lexicon import BOILERPLATE, EXTRA_SYNONYMS, MAX_SYNONYM_SET, bui
 
 TABLES_VERSION = 1
 MAGIC = b"ABOTTAB\x00"
+PREFIX = "archive-bot-tables-"
 _ALIGN = 64
 _PRE = len(MAGIC) + 8 + 4
 #: Looked-up words and decoded synonym sets remembered per process (~2 MB and, every set, ~3 MB when full).
@@ -263,10 +267,12 @@ class Tables:
 
 
 def open_tables(directory: str | os.PathLike[str] | None = None) -> Tables:
-    """The tables, memory-mapped from ``directory`` (default: the temp dir, as jieba's cache); built and
-    written there first when missing or stale; kept in memory when the file cannot be written."""
+    """The tables, memory-mapped from ``directory`` (``Matcher.load``: the index's folder, which replicas
+    share; default: the temp dir, as jieba's cache); built and written there first when missing or stale
+    (tables of other digests there are removed); kept in memory when the file cannot be written."""
     digest = source_digest()
-    path = str(Path(directory or tempfile.gettempdir()) / f"archive-bot-tables-{digest}.bin")
+    folder = Path(directory or tempfile.gettempdir())
+    path = str(folder / f"{PREFIX}{digest}.bin")
     arrays = map_tables(path, digest)
     if arrays is not None:
         return Tables(arrays, path)
@@ -275,5 +281,9 @@ def open_tables(directory: str | os.PathLike[str] | None = None) -> Tables:
         write_tables(path, built, digest)
     except OSError:
         return Tables(built)
+    for old in folder.glob(f"{PREFIX}*.bin"):
+        if old.name != Path(path).name:
+            with contextlib.suppress(OSError):
+                old.unlink()  # an earlier digest (upgraded sources): processes that map it keep their pages
     arrays = map_tables(path, digest)
     return Tables(arrays, path) if arrays is not None else Tables(built)
