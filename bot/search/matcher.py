@@ -94,7 +94,7 @@ class Matcher(ShortlistScorer):
                 pairs.append((a, b))
         self._aliases = tuple(pairs)
         self._missing_idf = data.missing_idf()
-        self._syn = analyzer.tables.synonyms  # memory-mapped, shared by the processes of a host
+        self._syn = analyzer.tables.synonyms  # memory-mapped: shared by the processes that map one file
         self._syn_members = analyzer.tables.members
         # Terms in more titles than this are only checked on the shortlist, not accumulated: a share of
         # the archive, bounded so that per-query work stops growing with very large archives.

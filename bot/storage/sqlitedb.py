@@ -58,11 +58,11 @@ def open_db(path: str, migrations: Sequence[Migration], *, what: str, create: bo
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        if path == ":memory:" or os.path.getsize(path) <= QUICK_CHECK_MAX_BYTES:
+        if not (os.path.isfile(path) and os.path.getsize(path) > QUICK_CHECK_MAX_BYTES):
             quick = conn.execute("PRAGMA quick_check(1)").fetchone()
             if quick is None or quick[0] != "ok":
                 raise StoreError(f"{path}: the {what} file is damaged ({quick[0] if quick else 'no answer'})")
-        else:  # reads every page (5 s for a 7 GB store from the page cache): only the header and the schema
+        else:  # quick_check would read every page (5 s for a 7 GB store from the page cache): header + schema
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         _migrate(conn, path, migrations)
         return conn
