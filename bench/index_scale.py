@@ -13,8 +13,9 @@ Every measurement runs in its own child process pinned to one core (os.sched_set
 * serve: two processes load the same file and answer the same queries; then /proc/PID/smaps_rollup of
   each gives private vs shared resident memory; each reports median/p95 latency (wall and thread CPU)
   after 50 warm-up queries;
-* baseline (``--baseline REV``, default the commit before the index work): the same build and serve with
-  that revision's code (``git archive`` into a temp dir), for a before/after latency in one run.
+* baseline (``--baseline REV``, default the commit before the index work): the same build and serve (two
+  processes, smaps_rollup) with that revision's code (``git archive`` into a temp dir), for a before/after
+  latency and memory in one run.
 
 Titles come from ../shared/data/archive_dev.tsv; past its 180,416 titles they repeat with a numbered
 suffix, as make_archive.py does.  Without ../shared the bench says so and exits 0.
@@ -121,6 +122,10 @@ def child(args: argparse.Namespace) -> None:
         m = Matcher.from_titles(titles(args.size))
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
         m.save(args.path, "bench")
+        with contextlib.suppress(ImportError):  # as load_matcher does: the shared tables beside the index
+            from bot.search.tables import open_tables
+
+            open_tables(os.path.dirname(os.path.abspath(args.path)))
         print(json.dumps({"build_s": wall, "build_cpu_s": cpu, "build_rss_mb": _peak_mb(),
                           "file_mb": os.path.getsize(args.path) / 2**20}), flush=True)
         return
@@ -179,15 +184,16 @@ def _run(phase: str, size: int, path: str, args: argparse.Namespace, *, share: f
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _serve_pair(size: int, path: str, args: argparse.Namespace) -> dict:
+def _serve_pair(size: int, path: str, args: argparse.Namespace, pythonpath: str | None = None) -> dict:
     """Two serving processes on one file; smaps_rollup of each once both have answered the queries."""
     cmd = [sys.executable, os.path.abspath(__file__), "--phase", "serve", "--size", str(size), "--path", path,
            "--queries", str(args.queries), "--core", str(args.core), "--hold"]
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=pythonpath or ROOT, INDEX_SCALE_CODE=pythonpath or ROOT)
     procs, results = [], []
     try:
         for _ in range(2):  # one after the other, so the latencies do not share the core
-            p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+            p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                                 cwd=pythonpath or ROOT)
             procs.append(p)
             assert p.stdout is not None
             results.append(json.loads(p.stdout.readline()))
@@ -259,10 +265,11 @@ def main() -> None:
             if size in base_sizes and base_dir is not None:
                 bpath = os.path.join(tmp, f"base-{size}.bin")
                 b = _run("build", size, bpath, args, pythonpath=base_dir)
-                b.update(_run("serve", size, bpath, args, pythonpath=base_dir))
+                b.update(_serve_pair(size, bpath, args, pythonpath=base_dir))
                 print(f"{size} baseline: {b}", file=sys.stderr)
                 base_rows.append([f"{size:,}", f"{b['build_s']:.1f}", f"{b['build_cpu_s']:.1f}",
-                                  f"{b['build_rss_mb']:.0f}", f"{b['load_s']:.2f}", f"{b['serve_rss_mb']:.0f}",
+                                  f"{b['build_rss_mb']:.0f}", f"{b['load_s']:.2f}", f"{b['private_mb']:.0f}",
+                                  f"{b['Anonymous']:.0f}", f"{b['shared_mb']:.0f}",
                                   f"{b['median_ms']:.2f}", f"{b['p95_ms']:.2f}", f"{b['cpu_median_ms']:.2f}",
                                   f"{b['cpu_p95_ms']:.2f}"])
                 for p in (bpath,):
@@ -281,7 +288,8 @@ def main() -> None:
                      "archive words gained"], upd_rows))
     if base_rows:
         print(f"\nbefore ({args.baseline}), same run\n")
-        print(table(["titles", "build s", "build CPU s", "build peak RSS MB", "load s", "serve peak RSS MB",
+        print(table(["titles", "build s", "build CPU s", "build peak RSS MB", "load s", "private MB",
+                     "of it anonymous MB", "shared MB",
                      "median ms", "p95 ms", "CPU median ms", "CPU p95 ms"], base_rows))
 
 

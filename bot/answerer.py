@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
@@ -17,6 +18,7 @@ from bot.config import Config
 from bot.models import Band, Decision, Hit, Link, Outcome, Question, TopicPage
 from bot.search.analysis import Normalizer
 from bot.search.matcher import Matcher, MatcherSettings
+from bot.search.tables import open_tables
 from bot.storage.backends import open_state, state_exists
 from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
@@ -107,6 +109,8 @@ def load_matcher(
         matcher.save(index_path, fingerprint)  # atomic: a temp file renamed into place
     except OSError as exc:
         log.warning("could not save the index to %s: %s (it will be rebuilt at next start)", index_path, exc)
+    else:
+        open_tables(os.path.dirname(os.path.abspath(index_path)))  # the shared tables ready beside it
     return matcher
 
 

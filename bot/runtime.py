@@ -21,14 +21,19 @@ from bot.ui.reply import RenderSettings, traditional_converter
 log = logging.getLogger("bot.runtime")
 
 
-def ensure_archive(cfg: Config, store: Store, *, quiet: bool = True) -> None:
-    """With ``archive.ingest_on_start``, ingest the configured paths (cheap when nothing changed)."""
+def ensure_archive(cfg: Config, store: Store, *, quiet: bool = True) -> tuple[set[str], str] | None:
+    """With ``archive.ingest_on_start``, ingest the configured paths (cheap when nothing changed).  Returns
+    the ids of the questions it changed and the store's fingerprint before, so the saved index is updated
+    for them instead of rebuilt (None when nothing was ingested)."""
     if cfg.archive.ingest_on_start and cfg.archive.paths:
+        previous = store.fingerprint()
         report = ingest(store, cfg.archive.paths)
         if not quiet or report.skipped:
             logging.getLogger("bot.storage.ingest").info(
                 "ingested %s: %d pages, %d skipped", ", ".join(cfg.archive.paths), report.pages, len(report.skipped)
             )
+        return set(report.changed_ids), previous
+    return None
 
 
 def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
@@ -38,13 +43,15 @@ def open_services(cfg: Config, *, matcher: Matcher | None = None) -> Services:
     """
     store = open_store(cfg.archive.db, create=cfg.archive.ingest_on_start)
     try:
-        ensure_archive(cfg, store, quiet=False)
+        change = ensure_archive(cfg, store, quiet=False)
         state = open_state(cfg.archive.state_path)
     except BaseException:
         store.close()
         raise
     if matcher is None:
-        matcher, fingerprint = open_matcher_with_fingerprint(cfg, store, state=state)
+        changed, previous = change if change is not None else (None, None)
+        matcher, fingerprint = open_matcher_with_fingerprint(cfg, store, state=state, changed=changed,
+                                                             previous=previous)
     else:
         fingerprint = archive_fingerprint(cfg, store, state)
     return Services(

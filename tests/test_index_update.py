@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.answerer import load_matcher
+from bot.config import parse_config
+from bot.runtime import open_services
 from bot.search import fastcut
 from bot.search.analysis import Analyzer
 from bot.search.build import SegmentBuilder, build_index
@@ -188,6 +190,30 @@ def test_ingest_reports_changed_ids_and_the_index_is_updated_not_rebuilt(tmp_pat
         _assert_same(reloaded, updated)
     finally:
         store.close()
+
+
+def test_ingest_on_start_updates_the_saved_index_instead_of_rebuilding_it(tmp_path, caplog):
+    pages = tmp_path / "pages"
+    for i, t in enumerate(TITLES[:10]):
+        write(pages, f"p{i}.txt", make_page(t))
+    cfg = parse_config({"telegram": {"token": "123456:abc"},
+                        "archive": {"db": str(tmp_path / "a.db"), "paths": [str(pages)], "ingest_on_start": True}},
+                       source="test", base=tmp_path, environ={})
+    open_services(cfg).close()  # first start: ingest + full build, saved
+    write(pages, "p1.txt", make_page(TITLES[12]))
+    write(pages, "p20.txt", make_page(TITLES[20]))
+    with caplog.at_level(logging.INFO, logger="bot.answerer"):
+        services = open_services(cfg)
+    try:
+        assert "index updated for 3 changed questions" in caplog.text
+        assert "index built" not in caplog.text
+        _assert_same(services.answerer.matcher, Matcher.from_titles(services.store.iter_titles()))
+    finally:
+        services.close()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.answerer"):
+        open_services(cfg).close()  # nothing changed: the saved index is loaded as it is
+    assert "index loaded from" in caplog.text and "updated" not in caplog.text
 
 
 def test_streaming_build_in_small_runs_equals_one_run():

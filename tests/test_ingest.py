@@ -144,3 +144,56 @@ def test_ingest_killed_half_way_leaves_previous_archive_intact(store, archive, t
     reopened = open_store(store.location)
     assert [to_json(q) for q in reopened.iter_questions()] == before
     reopened.close()
+
+
+def _os_walk_files(root: str) -> list[str]:
+    """The listing ingest used to make with os.walk (the reference for iter_files)."""
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out += [os.path.abspath(os.path.join(folder, f)) for f in sorted(files) if not f.startswith(".")]
+    return out
+
+
+def test_file_listing_is_os_walks_sorted_listing(tmp_path):
+    from bot.storage.ingest import iter_files
+
+    root = tmp_path / "pages"
+    for rel in ["b.txt", "a.txt", "10/x.txt", "2/y.txt", "2/deeper/z.txt", ".hidden.txt", ".git/c.txt",
+                "a b/ü.txt", "2/.dot/n.txt"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x", encoding="utf-8")
+    (root / "link-to-2").symlink_to(root / "2", target_is_directory=True)  # listed as a folder, not followed
+    (root / "link.txt").symlink_to(root / "a.txt")
+    (root / "broken.txt").symlink_to(root / "nothing")
+    expected = _os_walk_files(str(root))
+    assert list(iter_files([str(root)])) == expected
+    assert list(iter_files([str(root / "a.txt"), str(tmp_path / "pages" / ".." / "pages" / "2")])) == [
+        str(root / "a.txt"), *_os_walk_files(str(root / "2"))]
+
+
+def test_file_states_in_batches_equal_one_query_per_file(tmp_path):
+    from bot.storage.store import Store
+
+    store = Store.open(str(tmp_path / "a.db"))
+    try:
+        with store.transaction():
+            for i in range(1203):
+                store.record_file(f"/p/{i}.txt", i, 10 * i, f"sha{i}")
+        paths = [f"/p/{i}.txt" for i in range(0, 1300, 3)] + ["/p/7.txt", "/nowhere.txt"]
+        states = store.file_states(paths)
+        assert states == {p: store.file_state(p) for p in paths if store.file_state(p) is not None}
+        assert len(states) == len(range(0, 1203, 3)) + 1 and "/nowhere.txt" not in states  # + /p/7.txt
+    finally:
+        store.close()
+
+
+def test_a_file_named_twice_in_one_ingest_is_read_once(tmp_path):
+    pages = tmp_path / "pages"
+    write(pages, "p.txt", make_page("同一个文件被列了两次会怎样"))
+    store = open_store(str(tmp_path / "a.db"))
+    try:
+        report = ingest(store, [str(pages / "p.txt"), str(pages)])
+        assert report.files == 2 and report.pages == 1 and report.unchanged == 1
+    finally:
+        store.close()

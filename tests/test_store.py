@@ -137,3 +137,28 @@ def test_corrupt_or_missing_store_is_reported_with_its_path(tmp_path):
         Store.open(str(bad))
     with pytest.raises(StoreError, match="does not exist"):
         Store.open(str(tmp_path / "missing.db"), create=False)
+
+
+def test_only_stores_up_to_the_check_size_are_read_whole_on_open(tmp_path, monkeypatch):
+    from bot.storage import sqlitedb
+
+    path = tmp_path / "big.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?)", [("x" * 500,) for _ in range(2000)])
+    conn.commit()
+    conn.close()
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    raw[20 * page : 21 * page] = b"\xff" * page  # a table page in the middle, header and schema intact
+    path.write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match="damaged"):
+        Store.open(str(path))
+    monkeypatch.setattr(sqlitedb, "QUICK_CHECK_MAX_BYTES", 1024)  # as if the file were larger than the bound
+    conn = sqlitedb.open_db(str(path), [], what="test store")  # opens: the damage is not looked for
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone() == (1,)
+    conn.close()
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match=str(bad)):
+        Store.open(str(bad))

