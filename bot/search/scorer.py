@@ -57,6 +57,7 @@ class Trees:
         self._bit = (1 << np.arange(n_inner)).astype(np.int64)
         self._leaf_of = _leaf_table(self.depth)
         self._leaf_value = self.value[:, n_inner:] * self.learning_rate
+        self._tree_index = np.arange(len(trees))[None, :]
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """Log-odds per row of ``x`` (rows: samples, columns: ``features``)."""
@@ -66,7 +67,7 @@ class Trees:
         n, t = x.shape[0], self.feature.shape[0]
         right = (x[:, self._split_feature] > self._split_threshold).reshape(n, t, -1)
         leaf = self._leaf_of[right @ self._bit]
-        return self.base + np.take_along_axis(self._leaf_value[None, :, :], leaf[:, :, None], axis=2)[:, :, 0].sum(axis=1)
+        return self.base + self._leaf_value[self._tree_index, leaf].sum(axis=1)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Probabilities in [0, 1], one per row of ``x``."""
