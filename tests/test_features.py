@@ -7,7 +7,14 @@ import random
 import pytest
 from rapidfuzz import fuzz
 
-from bot.search.features import FEATURES, common_runs, overlap_features, swap_features, word_features
+from bot.search.features import (
+    FEATURES,
+    QueryOverlap,
+    common_runs,
+    overlap_features,
+    swap_features,
+    word_features,
+)
 
 
 def _idf(word: str) -> float:
@@ -18,33 +25,38 @@ def _no_synonyms(word: str, text: str) -> bool:
     return False
 
 
+def _overlap(q_toks: list[str], t_toks: list[str], q_text: str, t_text: str) -> tuple[float, ...]:
+    q = QueryOverlap.of(q_toks, q_text, _idf)
+    return overlap_features(q, t_toks, t_text, _idf, common_runs(q_text, t_text))
+
+
 def test_identical_texts_overlap_completely() -> None:
     toks = ["咒术回战", "238", "剧情"]
-    wq, wt, cq, ct, lcs, bm25, block = overlap_features(toks, toks, "咒术回战238剧情", "咒术回战238剧情", _idf)
+    wq, wt, cq, ct, lcs, bm25, block = _overlap(toks, toks, "咒术回战238剧情", "咒术回战238剧情")
     assert (wq, wt, cq, ct, lcs, block) == (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     assert bm25 > 0
 
 
 def test_disjoint_texts_share_nothing() -> None:
-    assert overlap_features(["猫"], ["狗"], "猫", "狗", _idf) == (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert _overlap(["猫"], ["狗"], "猫", "狗") == (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def test_overlap_is_judged_both_ways() -> None:
     q, t = ["咒术回战"], ["咒术回战", "238", "剧情"]
-    wq, wt, cq, ct, *_ = overlap_features(q, t, "咒术回战", "咒术回战238剧情", _idf)
+    wq, wt, cq, ct, *_ = _overlap(q, t, "咒术回战", "咒术回战238剧情")
     assert wq == 1.0 and cq == 1.0  # the query is all in the title ...
     assert wt == pytest.approx(0.9 / 2.1) and ct == pytest.approx(4 / 9)  # ... the title only partly in the query
 
 
 def test_bm25_prefers_the_shorter_title_for_the_same_match() -> None:
     q = ["咒术回战"]
-    short = overlap_features(q, ["咒术回战"], "咒术回战", "咒术回战", _idf)[5]
-    long = overlap_features(q, ["咒术回战", "剧情"], "咒术回战", "咒术回战" + "剧情" * 10, _idf)[5]
+    short = _overlap(q, ["咒术回战"], "咒术回战", "咒术回战")[5]
+    long = _overlap(q, ["咒术回战", "剧情"], "咒术回战", "咒术回战" + "剧情" * 10)[5]
     assert short > long > 0
 
 
 def test_longest_block_measures_the_longest_shared_run() -> None:
-    block = overlap_features(["咒术回战", "剧情"], ["咒术回战"], "咒术回战剧情", "咒术回战的剧照", _idf)[6]
+    block = _overlap(["咒术回战", "剧情"], ["咒术回战"], "咒术回战剧情", "咒术回战的剧照")[6]
     assert block == pytest.approx(4 / 6)
 
 

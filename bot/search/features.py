@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rapidfuzz.distance import LCSseq, Levenshtein
 
@@ -68,27 +69,37 @@ def _significant(tok: str) -> bool:
 
 def word_features(
     q_toks: Sequence[str], t_toks: Sequence[str], q_text: str, t_text: str, idf: Callable[[str], float],
-    synonyms: Callable[[str, str], bool],
+    synonyms: Callable[[str, str], bool], title_words: dict[str, tuple[float, bool, bool]] | None = None,
 ) -> tuple[float, float, float, float, float]:
     """``(q_unmatched, q_unmatched_max, t_unmatched, t_unmatched_max, q_unmatched_words)``: a word is
     matched when it occurs in the other side's joined text or ``synonyms(word, other_text)`` (a synonym
-    or a homophone there)."""
-    out: list[float] = []
-    n_words = 0.0
-    for toks, other, is_query in ((q_toks, t_text, True), (t_toks, q_text, False)):
-        total = missing = top = 0.0
-        for tok in dict.fromkeys(toks):
-            w = idf(tok)
-            total += w
-            if tok in other or (len(tok) >= 2 and synonyms(tok, other)):  # synonyms: words of 2+ chars
-                continue
-            missing += w
-            if _significant(tok):
-                top = max(top, w)
-                if is_query:
-                    n_words += 1
-        out += [missing / total if total > 0 else 0.0, top]
-    return out[0], out[1], out[2], out[3], n_words
+    or a homophone there).  ``title_words``: a memo of title words against this query (one per query)."""
+    total = missing = top = n_words = 0.0
+    for tok in dict.fromkeys(q_toks):
+        w = idf(tok)
+        total += w
+        if tok in t_text or (len(tok) >= 2 and synonyms(tok, t_text)):  # synonyms: words of 2+ chars
+            continue
+        missing += w
+        if _significant(tok):
+            top = max(top, w)
+            n_words += 1
+    q_unmatched, q_top = missing / total if total > 0 else 0.0, top
+    memo = {} if title_words is None else title_words
+    total = missing = top = 0.0
+    for tok in dict.fromkeys(t_toks):
+        seen = memo.get(tok)
+        if seen is None:
+            seen = memo[tok] = (idf(tok), tok in q_text or (len(tok) >= 2 and synonyms(tok, q_text)),
+                                _significant(tok))
+        w, matched, significant = seen
+        total += w
+        if matched:
+            continue
+        missing += w
+        if significant:
+            top = max(top, w)
+    return q_unmatched, q_top, missing / total if total > 0 else 0.0, top, n_words
 
 
 def number_features(q_text: str, t_text: str) -> tuple[float, float, float]:
@@ -135,32 +146,43 @@ def swap_features(
     return swaps, swap_idf, cover
 
 
+@dataclass(frozen=True)
+class QueryOverlap:
+    """The query's side of :func:`overlap_features`, computed once per query."""
+
+    words: dict[str, float]  # distinct content words -> idf
+    weight: float  # their idf sum
+    chars: frozenset[str]
+    length: int
+
+    @classmethod
+    def of(cls, q_toks: Sequence[str], q_text: str, idf: Callable[[str], float]) -> QueryOverlap:
+        words = {w: idf(w) for w in q_toks}
+        return cls(words, sum(words.values()), frozenset(q_text), len(q_text))
+
+
 def overlap_features(
-    q_toks: Sequence[str], t_toks: Sequence[str], q_text: str, t_text: str, idf: Callable[[str], float],
-    runs: tuple[int, int] | None = None,
+    q: QueryOverlap, t_toks: Sequence[str], t_text: str, idf: Callable[[str], float], runs: tuple[int, int],
 ) -> tuple[float, float, float, float, float, float, float]:
     """``(word_qcov, word_tcov, char_qcov, char_tcov, lcs_ratio, bm25, longest_block)``: overlap judged
     both ways at the word and the character level, with no synonym or sound help, so the ranker can
     weigh exact wording against the matcher's looser coverage.  ``runs``: :func:`common_runs` of the
-    two texts when the caller has it."""
-    q_set, t_set = dict.fromkeys(q_toks), dict.fromkeys(t_toks)
-    q_w = sum(idf(w) for w in q_set)
+    query's and the title's texts."""
+    t_set = set(t_toks)
     t_w = sum(idf(w) for w in t_set)
-    shared = [w for w in q_set if w in t_set]
-    hit = sum(idf(w) for w in shared)
+    hit = sum(w for word, w in q.words.items() if word in t_set)
     norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len(t_text) / TYPICAL_TITLE_CHARS)
-    bm25 = hit * (BM25_K1 + 1.0) / (1.0 + norm)
-    q_chars, t_chars = set(q_text), set(t_text)
-    both = len(q_chars & t_chars)
-    n_q = max(len(q_text), 1)
-    lcs, block = runs if runs is not None else common_runs(q_text, t_text)
+    t_chars = set(t_text)
+    both = len(q.chars & t_chars)
+    n_q = max(q.length, 1)
+    lcs, block = runs
     return (
-        hit / q_w if q_w > 0 else 0.0,
+        hit / q.weight if q.weight > 0 else 0.0,
         hit / t_w if t_w > 0 else 0.0,
-        both / max(len(q_chars), 1),
+        both / max(len(q.chars), 1),
         both / max(len(t_chars), 1),
         lcs / n_q,
-        bm25,
+        hit * (BM25_K1 + 1.0) / (1.0 + norm),
         block / n_q,
     )
 

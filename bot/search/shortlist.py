@@ -14,6 +14,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.search.analysis import Analysis, word_key
 from bot.search.features import (
     N_FEATURES,
+    QueryOverlap,
     common_runs,
     length_ratio,
     number_features,
@@ -110,6 +111,8 @@ class ShortlistScorer:
             return alt[1] in snd
 
         q_sound = q_ns.translate(table)
+        q_side = QueryOverlap.of(q_toks, q_ns, idf.__getitem__)
+        title_words: dict[str, tuple[float, bool, bool]] = {}
         ranks = [c.rank for c in cands]
         confs = [c.confidence for c in cands]
         r1, r2 = _top2(ranks)
@@ -122,12 +125,12 @@ class ShortlistScorer:
             f = c.features
             f[9] = length_ratio(len(q_ns), len(t_ns))
             f[10], f[11], f[12], f[13], f[22] = word_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__,
-                                                              has_synonym)
+                                                              has_synonym, title_words)
             f[14], f[15], f[16] = number_features(an.content, c.title)
             f[23], f[24], f[25] = swap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, has_synonym)
             runs = common_runs(q_ns, t_ns)
             f[6] = 2.0 * runs[0] / max(len(q_ns) + len(t_ns), 1)  # = rapidfuzz fuzz.ratio / 100
-            f[26:33] = overlap_features(q_toks, t_toks, q_ns, t_ns, idf.__getitem__, runs)
+            f[26:33] = overlap_features(q_side, t_toks, t_ns, idf.__getitem__, runs)
             f[19] = (c.rank - (r2 if c.rank == r1 and pos == 0 else r1)) / 100.0
             f[20] = (c.confidence - (c2 if c.confidence == c1 else c1)) / 100.0
             f[21] = float(place)
