@@ -159,6 +159,33 @@ def typo_rows(rows: list[tuple[str, str, str]], share: float, seed: int = 5) -> 
     return out
 
 
+def keyword_rows(
+    rows: list[tuple[str, str, str]], share: float, seed: int = 6,
+) -> list[tuple[int, tuple[str, str, str]]]:
+    """``(source line, (its words as bare keywords, same target, "p_kw"/"n_kw"))`` for a seeded ``share`` of
+    the lines: jieba's words without punctuation or question frames, most of them kept, half the time
+    shuffled, joined by spaces (how people type a search)."""
+    import jieba
+
+    from bot.search.analysis import BOILERPLATE
+
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    rng = random.Random(seed)
+    out: list[tuple[int, tuple[str, str, str]]] = []
+    for n, (q, target, _kind) in enumerate(rows):
+        if rng.random() >= share:
+            continue
+        words = [w for w in tok.lcut(re.sub(r"[^\w]+", " ", q)) if w.strip() and w not in BOILERPLATE]
+        if len(words) < 2:
+            continue
+        keep = [w for w in words if rng.random() < 0.85] or words
+        if rng.random() < 0.5:
+            rng.shuffle(keep)
+        out.append((n, (" ".join(keep), target, "p_kw" if target != "-1" else "n_kw")))
+    return out
+
+
 def featurize(m: Matcher, rows: list[tuple[str, str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Rows -> (X, y, query index per row, per-query info ``(kind, target, keys)``)."""
     xs, ys, qi, info = [], [], [], []
@@ -273,6 +300,7 @@ def main() -> None:
     ap.add_argument("--perturb", type=int, default=3000, help="perturbed titles")
     ap.add_argument("--typos", type=float, default=0.0,
                     help="share of the tune lines also trained with IME typos (0.5 was tried: see docs/matcher.md)")
+    ap.add_argument("--keywords", type=float, default=0.5, help="share of the tune lines also trained as bare keywords")
     ap.add_argument("--small", type=int, default=3000, help="random titles of the small archive (0: none)")
     ap.add_argument("--conf-trees", type=int, default=100, help="trees of the confidence model")
     ap.add_argument("--conf-lr", type=float, default=0.05)
@@ -293,8 +321,9 @@ def main() -> None:
             m.save(args.cache, "train")
     print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles)", file=sys.stderr)
     typos = typo_rows(rows, args.typos) if args.typos > 0 else []
+    typos += keyword_rows(rows, args.keywords) if args.keywords > 0 else []
     rows_big = rows + perturb(items, m, args.perturb)
-    source = list(range(len(rows_big))) + [n for n, _row in typos]  # a typo copy shares its line's fold
+    source = list(range(len(rows_big))) + [n for n, _row in typos]  # a copy shares its line's fold
     rows_big += [row for _n, row in typos]
     t0 = time.time()
     if args.features and os.path.exists(args.features):
