@@ -85,6 +85,7 @@ class ShortlistScorer:
         in_titles: dict[str, tuple[str, ...]] = {}
         all_titles = "\x00".join(c.title.replace(" ", "") for c in cands)
         q_subs = {q_ns[i : i + n] for n in range(1, SUBSTRING_CHECK + 1) for i in range(len(q_ns) - n + 1)}
+        q_sound = q_ns.translate(table)
 
         def has_synonym(tok: str, other: str) -> bool:
             """A synonym of ``tok`` in ``other``, or the same sound (an IME typo: 连接/链接)."""
@@ -110,7 +111,6 @@ class ShortlistScorer:
                 snd = sounds[other] = other.translate(table)
             return alt[1] in snd
 
-        q_sound = q_ns.translate(table)
         q_side = QueryOverlap.of(q_toks, q_ns, idf.__getitem__)
         title_words: dict[str, tuple[float, bool, bool]] = {}
         ranks = [c.rank for c in cands]
