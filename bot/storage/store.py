@@ -187,9 +187,10 @@ class Store:
         """Insert or replace one page of a question (one file's page: pages of the same title from other
         files are kept and merged) and re-merge that question; return its id."""
         qid = question_id(page.title)
-        self._drop_pages_from(source, keep=(qid, page.page_no), origins=("page",))
+        _, kept = self._drop_pages(source, keep=(qid, page.page_no), origins=("page",))
         self._write_page(qid, page.page_no, "page", source, page.title, (), page.prev, page.next)
-        self._write_body(qid, page.page_no, source, page.answers, page.related)
+        # a page this file did not provide before has no answers or related rows to replace
+        self._write_body(qid, page.page_no, source, page.answers, page.related, fresh=not kept)
         self._alias(page.title, qid)
         self._merge(qid)
         return qid
@@ -234,13 +235,22 @@ class Store:
             "SELECT 1 FROM questions WHERE id = ?", (qid,)).fetchone() else None
 
     def _drop_pages_from(self, source: str, keep: tuple[str, int] | None, origins: tuple[str, ...]) -> list[str]:
+        return self._drop_pages(source, keep, origins)[0]
+
+    def _drop_pages(
+        self, source: str, keep: tuple[str, int] | None, origins: tuple[str, ...]
+    ) -> tuple[list[str], bool]:
+        """Drop the pages (with their answers and related titles) ``source`` provided, but ``keep``; return
+        the affected ids and whether ``keep`` was among its pages."""
         marks = ",".join("?" * len(origins))
         rows = self._db.execute(
             f"SELECT question_id, page_no FROM pages WHERE source = ? AND origin IN ({marks})", (source, *origins)
         ).fetchall()
         touched = []
+        kept = False
         for qid, page_no in rows:
             if keep is not None and (qid, page_no) == keep:
+                kept = True
                 continue
             for table in ("pages", "answers", "related"):
                 self._db.execute(
@@ -249,7 +259,7 @@ class Store:
             touched.append(qid)
         for qid in dict.fromkeys(touched):
             self._merge(qid)
-        return touched
+        return touched, kept
 
     def _write_page(
         self, qid: str, page_no: int, origin: str, source: str, title: str,
@@ -263,12 +273,15 @@ class Store:
         )
 
     def _write_body(
-        self, qid: str, page_no: int, source: str, answers: Iterable[Answer], related: Iterable[str]
+        self, qid: str, page_no: int, source: str, answers: Iterable[Answer], related: Iterable[str],
+        *, fresh: bool = False,
     ) -> None:
+        """Write a page's answers and related titles, replacing its earlier ones (``fresh``: it has none)."""
         db = self._db
         key = (qid, page_no, source)
-        db.execute("DELETE FROM answers WHERE question_id = ? AND page_no = ? AND source = ?", key)
-        db.execute("DELETE FROM related WHERE question_id = ? AND page_no = ? AND source = ?", key)
+        if not fresh:
+            db.execute("DELETE FROM answers WHERE question_id = ? AND page_no = ? AND source = ?", key)
+            db.execute("DELETE FROM related WHERE question_id = ? AND page_no = ? AND source = ?", key)
         db.executemany(
             "INSERT INTO answers(question_id, page_no, source, position, author, text) VALUES (?, ?, ?, ?, ?, ?)",
             [(*key, i, a.author, a.text) for i, a in enumerate(answers)],
