@@ -18,9 +18,7 @@ from typing import TextIO
 from bot.answerer import Answerer, open_matcher
 from bot.archive.jsonl import to_json
 from bot.config import Config, ConfigError, load_config, parse_config
-from bot.doctor import run_checks
 from bot.models import Band
-from bot.runtime import run
 from bot.search.analysis import Normalizer
 from bot.search.matcher import ScoreExplanation
 from bot.storage.backends import is_database_url, open_state, open_store, state_exists
@@ -212,6 +210,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.port is not None:  # one config, several replicas: each on its own port
         webhook = cfg.telegram.webhook.model_copy(update={"port": args.port})
         cfg = cfg.model_copy(update={"telegram": cfg.telegram.model_copy(update={"webhook": webhook})})
+    from bot.runtime import run  # here, not at the top: the Telegram stack costs every other command ~0.25 s
+
     return run(cfg)
 
 
@@ -226,6 +226,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     path = _config_path(args.config)
     if path is None:
         raise CliError("no config file: give --config FILE (or set ARCHIVE_BOT_CONFIG)")
+    from bot.doctor import run_checks  # here, not at the top: see cmd_run
+
     failed = 0
     for check in run_checks(path, online=args.online):
         print(check.line(), flush=True)

@@ -274,3 +274,46 @@ def test_crafted_index_with_valid_crcs_is_rebuilt_on_load(small_store, tmp_path)
     m = load_matcher(small_store, str(path))
     assert m.search(TITLES[3], 1)[0][0] == small_store.find_by_title(TITLES[3])
     assert verify_index(path) is None
+
+
+def test_key_positions_equal_one_binary_search_per_key():
+    """The numpy search over keys of one width (question ids) gives each key's lower bound, as the binary
+    search does, for keys present, absent, shorter, longer and past the end; mixed widths fall back."""
+    from bot.search.update import _key_positions, _lower_bound
+
+    rng = random.Random(8)
+    same = sorted({f"{rng.getrandbits(48):012x}" for _ in range(40)})
+    mixed = sorted({*same[:20], "a", "zz", "q1234567890123"})
+    for keys in (same, mixed):
+        data = Matcher.from_titles([(k, TITLES[i % len(TITLES)]) for i, k in enumerate(keys)])._data
+        wanted = [*keys[::3], "", "0", "fff", "ffffffffffff", "00000000000", keys[5][:7],
+                  *(f"{rng.getrandbits(48):012x}" for _ in range(30))]
+        for some in (wanted, [*wanted, "zzzzzzzzzzzzzz"]):  # the second with a key longer than the rest
+            assert _key_positions(data, some).tolist() == [_lower_bound(data, k.encode()) for k in some]
+
+
+def test_incremental_updates_with_question_id_keys_equal_a_full_rebuild():
+    """Keys of one width (as question ids): the removed and new keys are found by the numpy search."""
+    rng = random.Random(9)
+    archive = {f"{rng.getrandbits(48):012x}": [t] for t in TITLES[:20]}
+    fresh = TITLES[20:]
+    m = Matcher.from_titles(_pairs(archive))
+    for _ in range(5):
+        changed = set()
+        for _ in range(rng.randint(1, 5)):
+            keys = sorted(archive)
+            op = rng.random()
+            if op < 0.3 and fresh:
+                k = f"{rng.getrandbits(48):012x}"
+                archive[k] = [fresh.pop()]
+            elif op < 0.6 and len(keys) > 3:
+                k = rng.choice(keys)
+                del archive[k]
+            else:
+                k = rng.choice(keys)
+                archive[k] = [rng.choice(TITLES) + rng.choice(["", "呢", " rust 版"])]
+            changed.add(k)
+        updated = m.updated(changed, _titles_of(archive))
+        assert updated is not None
+        _assert_same(updated, Matcher.from_titles(_pairs(archive)))
+        m = updated

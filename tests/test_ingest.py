@@ -197,3 +197,79 @@ def test_a_file_named_twice_in_one_ingest_is_read_once(tmp_path):
         assert report.files == 2 and report.pages == 1 and report.unchanged == 1
     finally:
         store.close()
+
+
+def _dump(store) -> dict[str, list[tuple]]:
+    db = store._db
+    return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            for table in ("questions", "pages", "answers", "related", "files", "id_aliases")}
+
+
+def test_questions_merged_once_per_batch_equal_a_merge_after_every_page(tmp_path, monkeypatch):
+    """Random rounds of new, changed, retitled, moved and deleted pages (and a JSON Lines file), each
+    ingested with the batched re-merge and with one re-merge after every page: the same tables; after a
+    pruning round, the same tables as the folder ingested into a new store."""
+    import contextlib
+    import random
+
+    import bot.storage.ingest as ingest_module
+    from bot.storage.store import Store
+
+    monkeypatch.setattr(ingest_module, "STATE_BATCH", 7)  # several flushes per run
+    rng = random.Random(5)
+    titles = [f"批量合并的问题{n}是什么?" for n in range(12)]
+    pages = tmp_path / "pages"
+    batched, eager = Store.open(str(tmp_path / "a.db")), Store.open(str(tmp_path / "b.db"))
+    try:
+        for round_no in range(6):
+            for _ in range(15):
+                name = f"{rng.randrange(30):02d}.txt"
+                if rng.random() < 0.2 and (pages / name).exists():
+                    (pages / name).unlink()
+                    continue
+                related = rng.sample(titles, 3)
+                answers = [(f"作者{rng.randrange(3)}", f"回答{rng.randrange(4)}")]
+                write(pages, name, make_page(rng.choice(titles), rng.randrange(1, 3), answers, related,
+                                             prev=rng.choice([None, *titles]), nxt=rng.choice([None, *titles])))
+            records = [to_json(batched.get(qid)) for qid in sorted(batched.existing_ids(
+                question_id(t) for t in titles))[:2]] if round_no else []
+            write(pages, "records.jsonl", "\n".join([*records, "{not json"]))
+            prune = round_no % 2 == 1
+            report_batched = ingest(batched, [str(pages)], prune=prune)
+            with monkeypatch.context() as m:
+                m.setattr(Store, "deferred_merges", lambda self: contextlib.nullcontext())
+                report_eager = ingest(eager, [str(pages)], prune=prune)
+            assert _dump(batched) == _dump(eager)
+            assert report_batched.changed_ids == report_eager.changed_ids
+            assert report_batched.merged == report_eager.merged
+            assert report_batched.skipped == report_eager.skipped
+            if prune:  # the folder ingested afresh gives the same archive (nothing stale left behind)
+                afresh = Store.open(str(tmp_path / f"fresh{round_no}.db"))
+                try:
+                    ingest(afresh, [str(pages)])
+                    want = _dump(afresh)
+                finally:
+                    afresh.close()
+                got = _dump(batched)
+                assert {t: got[t] for t in want if t != "id_aliases"} == {t: want[t] for t in want if t != "id_aliases"}
+        assert batched.counts().questions > 3
+    finally:
+        batched.close()
+        eager.close()
+
+
+def test_reads_inside_deferred_merges_see_the_merged_questions(tmp_path):
+    from bot.archive.parse import parse_page
+    from bot.storage.store import Store
+
+    store = Store.open(str(tmp_path / "a.db"))
+    try:
+        with store.transaction(), store.deferred_merges():
+            qid = store.put_page(parse_page(make_page("延迟合并时读到的问题")).page, "/p/1.txt")
+            assert store.get(qid).title == "延迟合并时读到的问题"
+            store.forget_file("/p/1.txt")
+            assert store.existing_ids([qid]) == set()
+        assert store.counts().questions == 0
+    finally:
+        store.close()
+

@@ -43,6 +43,23 @@ def _lower_bound(data: IndexData, key: bytes) -> int:
     return lo
 
 
+def _key_positions(data: IndexData, keys: list[str]) -> np.ndarray:
+    """For each key, :func:`_lower_bound` (the index of the first stored key not below it): one numpy search
+    when every stored key is as long in bytes (question ids: 12) and none wanted is longer (NUL-padding then
+    keeps the byte order), else one binary search each."""
+    want = [k.encode("utf-8") for k in keys]
+    n = data.n_keys
+    width = int(data.key_off[1] - data.key_off[0]) if n else 0
+    if (
+        want and width and max(map(len, want)) <= width and not any(b"\0" in w for w in want)
+        and bool(np.all(np.diff(data.key_off) == width))
+    ):
+        blob = np.asarray(data.keys[: n * width])
+        if not bool(np.any(blob == 0)):
+            return np.searchsorted(blob.view(f"S{width}"), np.array(want, dtype=f"S{width}")).astype(np.int64)
+    return np.array([_lower_bound(data, w) for w in want], dtype=np.int64)
+
+
 def _merge_ragged(
     blob: np.ndarray, off: np.ndarray, old_ids: np.ndarray, old_pos: np.ndarray, new_items: list[bytes],
     new_pos: np.ndarray,
@@ -186,13 +203,15 @@ def update_index(
 
     # ---- keys: old keys minus the changed ones, plus the new ones, sorted
     n_old_keys = data.n_keys
-    removed = sorted({i for i in (data.key_index(k) for k in changed_set) if i >= 0})
+    wanted = sorted(changed_set)
+    removed = sorted({p for k, p in zip(wanted, _key_positions(data, wanted).tolist(), strict=True)
+                      if p < n_old_keys and data.key_at(p) == k})
     removed_arr = np.array(removed, dtype=np.int64)
     kept_old = np.ones(n_old_keys, dtype=bool)
     kept_old[removed_arr] = False
     kept_ids = np.flatnonzero(kept_old)
     # position of each new key among the kept old keys
-    lb = np.array([_lower_bound(data, k.encode("utf-8")) for k in new_keys], dtype=np.int64)
+    lb = _key_positions(data, new_keys)
     new_at = lb - np.searchsorted(removed_arr, lb, side="left")
     kept_rank = np.arange(kept_ids.shape[0], dtype=np.int64)
     kept_new_kidx = kept_rank + np.searchsorted(new_at, kept_rank, side="right")

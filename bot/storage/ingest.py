@@ -123,7 +123,7 @@ def ingest(
     roots = list(paths)
     seen: set[str] = set()  # only filled for --prune, so memory stays flat on large archives
     store.track_changes()
-    with store.transaction():
+    with store.transaction(), store.deferred_merges():  # questions re-merged once per batch of files
         for root in roots:
             if not os.path.exists(root):
                 report.skipped.append((root, "no such file or folder"))
@@ -140,6 +140,7 @@ def ingest(
                 _ingest_file(store, path, report, force=force, known=known)
                 if progress is not None and report.files % progress_every == 0:
                     progress(report)
+            store.flush_merges()
         if prune:
             for root in roots:
                 if os.path.isdir(root):

@@ -107,6 +107,7 @@ class PgStore(Store):
             yield
 
     def random_id(self) -> str | None:
+        self.flush_merges()
         row = self._pg.execute_native("SELECT id FROM questions ORDER BY random() LIMIT 1").fetchone()
         return row[0] if row else None
 

@@ -7,6 +7,7 @@ its pages: answers in page order, related titles united without repeats. Writes 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -40,6 +41,7 @@ class Store:
         self._db = conn
         self.path = path
         self._changed: set[str] | None = None
+        self._pending: dict[str, None] | None = None
 
     # -- change tracking (for incremental index updates) -----------------------------------
 
@@ -50,6 +52,46 @@ class Store:
     def changed_ids(self) -> set[str] | None:
         """Ids touched since :meth:`track_changes` (None when not tracking); the live set, not a copy."""
         return self._changed
+
+    # -- deferred re-merges (an ingest re-merges each question once per batch, not once per page) ---------
+
+    @contextmanager
+    def deferred_merges(self) -> Iterator[None]:
+        """Inside, a question's row is re-merged from its pages by :meth:`flush_merges` (called by every
+        read of the questions and on leaving), in batches, instead of after each write; the rows come out
+        the same, as each is merged from its pages as they are at the end. Use inside a transaction."""
+        self._pending = {}
+        try:
+            yield
+            self.flush_merges()
+        finally:
+            self._pending = None
+
+    def flush_merges(self) -> None:
+        """Re-merge the questions whose pages changed since the last flush: one query per 500 ids."""
+        if not self._pending:
+            return
+        wanted = list(self._pending)
+        self._pending.clear()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                "SELECT question_id, origin, source, title, alt_titles, prev_title, next_title, sources FROM pages"
+                f" WHERE question_id IN ({marks}) ORDER BY question_id, page_no, source",
+                chunk,
+            ).fetchall()
+            merged = [(qid, *self._question_row([r[1:] for r in group]))
+                      for qid, group in itertools.groupby(rows, key=lambda r: r[0])]
+            self._db.executemany(
+                "INSERT OR REPLACE INTO questions(id, title, alt_titles, prev_title, next_title, sources)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                merged,
+            )
+            gone = set(chunk).difference(row[0] for row in merged)
+            if gone:
+                marks = ",".join("?" * len(gone))
+                self._db.execute(f"DELETE FROM questions WHERE id IN ({marks})", sorted(gone))
 
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> Store:
@@ -145,9 +187,10 @@ class Store:
         """Insert or replace one page of a question (one file's page: pages of the same title from other
         files are kept and merged) and re-merge that question; return its id."""
         qid = question_id(page.title)
-        self._drop_pages_from(source, keep=(qid, page.page_no), origins=("page",))
+        _, kept = self._drop_pages(source, keep=(qid, page.page_no), origins=("page",))
         self._write_page(qid, page.page_no, "page", source, page.title, (), page.prev, page.next)
-        self._write_body(qid, page.page_no, source, page.answers, page.related)
+        # a page this file did not provide before has no answers or related rows to replace
+        self._write_body(qid, page.page_no, source, page.answers, page.related, fresh=not kept)
         self._alias(page.title, qid)
         self._merge(qid)
         return qid
@@ -158,6 +201,7 @@ class Store:
         Raises ``ValueError`` when ``q.id`` belongs to another question (a different title): a record
         never silently replaces someone else's question.
         """
+        self.flush_merges()
         row = self._db.execute("SELECT title FROM questions WHERE id = ?", (q.id,)).fetchone()
         if row is not None and title_key(row[0]) != title_key(q.title):
             raise ValueError(f"id {q.id!r} belongs to another question ({row[0][:60]!r}); not imported")
@@ -182,6 +226,7 @@ class Store:
 
     def resolve_alias(self, old_id: str) -> str | None:
         """The current id of the question an old id showed, if it is still in the archive."""
+        self.flush_merges()
         row = self._db.execute("SELECT title FROM id_aliases WHERE old_id = ?", (old_id,)).fetchone()
         if row is None:
             return None
@@ -190,13 +235,22 @@ class Store:
             "SELECT 1 FROM questions WHERE id = ?", (qid,)).fetchone() else None
 
     def _drop_pages_from(self, source: str, keep: tuple[str, int] | None, origins: tuple[str, ...]) -> list[str]:
+        return self._drop_pages(source, keep, origins)[0]
+
+    def _drop_pages(
+        self, source: str, keep: tuple[str, int] | None, origins: tuple[str, ...]
+    ) -> tuple[list[str], bool]:
+        """Drop the pages (with their answers and related titles) ``source`` provided, but ``keep``; return
+        the affected ids and whether ``keep`` was among its pages."""
         marks = ",".join("?" * len(origins))
         rows = self._db.execute(
             f"SELECT question_id, page_no FROM pages WHERE source = ? AND origin IN ({marks})", (source, *origins)
         ).fetchall()
         touched = []
+        kept = False
         for qid, page_no in rows:
             if keep is not None and (qid, page_no) == keep:
+                kept = True
                 continue
             for table in ("pages", "answers", "related"):
                 self._db.execute(
@@ -205,7 +259,7 @@ class Store:
             touched.append(qid)
         for qid in dict.fromkeys(touched):
             self._merge(qid)
-        return touched
+        return touched, kept
 
     def _write_page(
         self, qid: str, page_no: int, origin: str, source: str, title: str,
@@ -219,12 +273,15 @@ class Store:
         )
 
     def _write_body(
-        self, qid: str, page_no: int, source: str, answers: Iterable[Answer], related: Iterable[str]
+        self, qid: str, page_no: int, source: str, answers: Iterable[Answer], related: Iterable[str],
+        *, fresh: bool = False,
     ) -> None:
+        """Write a page's answers and related titles, replacing its earlier ones (``fresh``: it has none)."""
         db = self._db
         key = (qid, page_no, source)
-        db.execute("DELETE FROM answers WHERE question_id = ? AND page_no = ? AND source = ?", key)
-        db.execute("DELETE FROM related WHERE question_id = ? AND page_no = ? AND source = ?", key)
+        if not fresh:
+            db.execute("DELETE FROM answers WHERE question_id = ? AND page_no = ? AND source = ?", key)
+            db.execute("DELETE FROM related WHERE question_id = ? AND page_no = ? AND source = ?", key)
         db.executemany(
             "INSERT INTO answers(question_id, page_no, source, position, author, text) VALUES (?, ?, ?, ?, ?, ?)",
             [(*key, i, a.author, a.text) for i, a in enumerate(answers)],
@@ -235,9 +292,13 @@ class Store:
         )
 
     def _merge(self, qid: str) -> None:
-        """Recompute the question row from its pages (or delete it when none is left)."""
+        """Recompute the question row from its pages (or delete it when none is left); deferred inside
+        :meth:`deferred_merges`."""
         if self._changed is not None:
             self._changed.add(qid)
+        if self._pending is not None:
+            self._pending[qid] = None
+            return
         pages = self._db.execute(
             "SELECT origin, source, title, alt_titles, prev_title, next_title, sources FROM pages"
             " WHERE question_id = ? ORDER BY page_no, source",
@@ -246,6 +307,16 @@ class Store:
         if not pages:
             self._db.execute("DELETE FROM questions WHERE id = ?", (qid,))
             return
+        self._db.execute(
+            "INSERT OR REPLACE INTO questions(id, title, alt_titles, prev_title, next_title, sources)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (qid, *self._question_row(pages)),
+        )
+
+    @staticmethod
+    def _question_row(pages: list[tuple]) -> tuple[str, str, str | None, str | None, str]:
+        """``(title, alt_titles, prev_title, next_title, sources)`` of a question from its pages' rows
+        (origin, source, title, alt_titles, prev_title, next_title, sources; in page order)."""
         title = pages[0][2]
         alts: list[str] = []
         sources: list[str] = []
@@ -258,11 +329,7 @@ class Store:
                     sources.append(path)
         prev = next((p[4] for p in pages if p[4]), None)
         nxt = next((p[5] for p in reversed(pages) if p[5]), None)
-        self._db.execute(
-            "INSERT OR REPLACE INTO questions(id, title, alt_titles, prev_title, next_title, sources)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (qid, title, json.dumps(alts, ensure_ascii=False), prev, nxt, json.dumps(sources, ensure_ascii=False)),
-        )
+        return title, json.dumps(alts, ensure_ascii=False), prev, nxt, json.dumps(sources, ensure_ascii=False)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -272,6 +339,7 @@ class Store:
         An id an earlier version gave the question (see ``id_aliases``) finds it too; the question
         returned carries its current id. Answers that several files hold alike are shown once.
         """
+        self.flush_merges()
         row = self._db.execute(
             "SELECT id, title, alt_titles, prev_title, next_title, sources FROM questions WHERE id = ?", (qid,)
         ).fetchone()
@@ -317,6 +385,7 @@ class Store:
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         """The subset of ``ids`` that are questions in the archive."""
+        self.flush_merges()
         wanted = list(dict.fromkeys(ids))
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
@@ -327,6 +396,7 @@ class Store:
 
     def titles(self, ids: Iterable[str]) -> dict[str, str]:
         """Main titles of the given ids (missing ids are left out)."""
+        self.flush_merges()
         wanted = list(dict.fromkeys(ids))
         out: dict[str, str] = {}
         for start in range(0, len(wanted), 500):
@@ -337,11 +407,13 @@ class Store:
 
     def find_by_title(self, title: str) -> str | None:
         """The id of the question with this title (after normalisation), if in the archive."""
+        self.flush_merges()
         qid = question_id(title)
         return qid if self._db.execute("SELECT 1 FROM questions WHERE id = ?", (qid,)).fetchone() else None
 
     def iter_titles(self) -> Iterator[tuple[str, str]]:
         """Every ``(id, title)`` pair the matcher should know: main titles, then alternate titles."""
+        self.flush_merges()
         for qid, title, alts in self._db.execute("SELECT id, title, alt_titles FROM questions ORDER BY id"):
             yield qid, title
             if alts != "[]":
@@ -350,6 +422,7 @@ class Store:
 
     def iter_titles_of(self, ids: Iterable[str]) -> Iterator[tuple[str, str]]:
         """Like :meth:`iter_titles`, for the given ids only (missing ids give nothing), in id order."""
+        self.flush_merges()
         wanted = sorted(set(ids))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
@@ -365,6 +438,7 @@ class Store:
 
     def iter_questions(self) -> Iterator[Question]:
         """Every question, in id order (for export)."""
+        self.flush_merges()
         ids = [r[0] for r in self._db.execute("SELECT id FROM questions ORDER BY id")]
         for qid in ids:
             q = self.get(qid)
@@ -372,6 +446,7 @@ class Store:
                 yield q
 
     def random_id(self) -> str | None:
+        self.flush_merges()
         row = self._db.execute(
             "SELECT id FROM questions LIMIT 1 OFFSET"
             " (SELECT abs(random()) % max(1, (SELECT count(*) FROM questions)))"
@@ -381,6 +456,7 @@ class Store:
     def example(self) -> tuple[str, str] | None:
         """``(id, title)`` of a question to quote as an example of what to ask: a short answered one,
         the same for the same archive (ids are content hashes: the first in id order is arbitrary but fixed)."""
+        self.flush_merges()
         row = self._db.execute(
             "SELECT id, title FROM questions q WHERE length(title) BETWEEN 6 AND 30"
             " AND EXISTS (SELECT 1 FROM answers a WHERE a.question_id = q.id) ORDER BY id LIMIT 1"
@@ -388,6 +464,7 @@ class Store:
         return (row[0], row[1]) if row else None
 
     def counts(self) -> Counts:
+        self.flush_merges()
         one = self._db.execute
         return Counts(
             questions=one("SELECT count(*) FROM questions").fetchone()[0],
