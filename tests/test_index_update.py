@@ -79,14 +79,24 @@ def _assert_same(a: Matcher, b: Matcher) -> None:
         assert a.search(q, 5) == b.search(q, 5)
 
 
-def _edit(rng: random.Random, archive: dict[str, list[str]], fresh: list[str]) -> set[str]:
-    """A few random adds, removals, title changes and alternate titles; returns the changed keys."""
+def _short_key(rng: random.Random, fresh: list[str]) -> str:
+    return f"n{len(fresh)}{rng.randint(0, 999)}"
+
+
+def _question_id(rng: random.Random, _fresh: list[str]) -> str:
+    """A key as wide as every question id (12 hex digits)."""
+    return f"{rng.getrandbits(48):012x}"
+
+
+def _edit(rng: random.Random, archive: dict[str, list[str]], fresh: list[str], new_key=_short_key) -> set[str]:
+    """A few random adds (keys from ``new_key``), removals, title changes and alternate titles; returns the
+    changed keys."""
     changed = set()
     for _ in range(rng.randint(1, 6)):
         op = rng.random()
         keys = sorted(archive)
         if op < 0.3 and fresh:
-            k = f"n{len(fresh)}{rng.randint(0, 999)}"
+            k = new_key(rng, fresh)
             archive[k] = [fresh.pop()]
         elif op < 0.55 and len(keys) > 3:
             k = rng.choice(keys)
@@ -295,24 +305,11 @@ def test_key_positions_equal_one_binary_search_per_key():
 def test_incremental_updates_with_question_id_keys_equal_a_full_rebuild():
     """Keys of one width (as question ids): the removed and new keys are found by the numpy search."""
     rng = random.Random(9)
-    archive = {f"{rng.getrandbits(48):012x}": [t] for t in TITLES[:20]}
+    archive = {_question_id(rng, []): [t] for t in TITLES[:20]}
     fresh = TITLES[20:]
     m = Matcher.from_titles(_pairs(archive))
     for _ in range(5):
-        changed = set()
-        for _ in range(rng.randint(1, 5)):
-            keys = sorted(archive)
-            op = rng.random()
-            if op < 0.3 and fresh:
-                k = f"{rng.getrandbits(48):012x}"
-                archive[k] = [fresh.pop()]
-            elif op < 0.6 and len(keys) > 3:
-                k = rng.choice(keys)
-                del archive[k]
-            else:
-                k = rng.choice(keys)
-                archive[k] = [rng.choice(TITLES) + rng.choice(["", "呢", " rust 版"])]
-            changed.add(k)
+        changed = _edit(rng, archive, fresh, _question_id)
         updated = m.updated(changed, _titles_of(archive))
         assert updated is not None
         _assert_same(updated, Matcher.from_titles(_pairs(archive)))
