@@ -9,8 +9,35 @@ from collections.abc import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bot.search.matcher import Matcher  # after the path insert above: the project root is importable only now
+
 DATA_DIR = os.environ.get("ARCHIVE_BOT_DATA", "/work/shared/data")
 KINDS = ("short", "para", "trad", "typo", "kw", "neg")
+
+
+def read_tsv(data: str, name: str) -> list[list[str]]:
+    """The tab-separated rows of ``data/name``."""
+    with open(os.path.join(data, name), encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f]
+
+
+def read_human_sets(data: str) -> tuple[list[tuple[str, str]], list[list[str]], list[list[str]]]:
+    """``(archive items without any edit's exclude_id, queries_human rows, queries_edits rows)``: the
+    archive and lines as ``eval_human.py`` judges them."""
+    edits, human = read_tsv(data, "queries_edits.tsv"), read_tsv(data, "queries_human.tsv")
+    exclude = {r[3] for r in edits}
+    items = [(i, t) for i, t in (r[:2] for r in read_tsv(data, "archive_dev.tsv")) if i not in exclude]
+    return items, human, edits
+
+
+def cached_matcher(path: str | None, fingerprint: str, titles: Sequence[tuple[str, str]], settings=None):
+    """The matcher saved at ``path`` under ``fingerprint``, else built from ``titles`` (and saved there)."""
+    m = Matcher.load(path, fingerprint, settings=settings) if path else None
+    if m is None:
+        m = Matcher.from_titles(titles, settings=settings)
+        if path:
+            m.save(path, fingerprint)
+    return m
 
 
 def read_archive(path: str | None = None) -> list[tuple[str, str]]:

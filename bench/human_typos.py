@@ -19,12 +19,11 @@ import os
 import sys
 import time
 
-from _common import Bm25Baseline, auc, table
+from _common import Bm25Baseline, auc, cached_matcher, read_human_sets, table
 from train_scorer import DEFAULT_DATA, typo_rows
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bot.matcher import Matcher
 from bot.models import Band
 
 
@@ -36,13 +35,7 @@ def main() -> None:
     ap.add_argument("--no-typos", action="store_true", help="the held lines as typed")
     args = ap.parse_args()
 
-    def rows(name: str) -> list[list[str]]:
-        with open(os.path.join(args.data, name), encoding="utf-8") as f:
-            return [line.rstrip("\n").split("\t") for line in f]
-
-    edits, human = rows("queries_edits.tsv"), rows("queries_human.tsv")
-    exclude = {r[3] for r in edits}
-    items = [(i, t) for i, t in (r[:2] for r in rows("archive_dev.tsv")) if i not in exclude]
+    items, human, edits = read_human_sets(args.data)
     held = [(q, t, k) for q, t, k, _n, sp in human if sp == "held" and k in ("colloquial", "hardneg")]
     held += [(q, t, k) for q, t, k, _e, sp in edits if sp == "held"]
     if args.no_typos:
@@ -51,11 +44,7 @@ def main() -> None:
         lines = [(row, held[n][2]) for n, row in typo_rows(held, 1.0, seed=9)]
 
     t0 = time.time()
-    m = Matcher.load(args.cache, "human_typos") if args.cache else None
-    if m is None:
-        m = Matcher.from_titles(items)
-        if args.cache:
-            m.save(args.cache, "human_typos")
+    m = cached_matcher(args.cache, "human_typos", items)
     print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles), {len(lines)} lines", file=sys.stderr)
     bm25 = None if args.no_bm25 else Bm25Baseline(items)
     stats: dict[str, list[float]] = {}

@@ -17,10 +17,10 @@ import argparse
 import time
 from collections import defaultdict
 
-from _common import Bm25Baseline, is_heldout, read_archive, read_paraphrases, table
+from _common import Bm25Baseline, cached_matcher, is_heldout, read_archive, read_paraphrases, table
 from quality import HEAD, rank_metrics, tune
 
-from bot.search.matcher import Matcher, MatcherSettings
+from bot.search.matcher import MatcherSettings
 
 KINDS_P = ("human", "hardneg")
 
@@ -47,11 +47,7 @@ def main() -> None:
         kw["rerank"] = args.rerank
     settings = MatcherSettings(**kw)
     t0 = time.perf_counter()
-    m = Matcher.load(args.index, "paraphrases", settings=settings) if args.index else None
-    if m is None:
-        m = Matcher.from_titles(archive, settings=settings)
-        if args.index:
-            m.save(args.index, "paraphrases")
+    m = cached_matcher(args.index, "paraphrases", archive, settings)
     print(f"matcher ready in {time.perf_counter() - t0:.1f} s, {m.settings}\n")
     if args.explain:
         q, key = args.explain

@@ -32,6 +32,7 @@ import sys
 import time
 
 import numpy as np
+from _common import cached_matcher, read_human_sets
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -59,13 +60,7 @@ _NUM_RE = re.compile(r"[0-9]+|[一二三四五六七八九十百]+")
 def load(data: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]], set[str]]:
     """(archive items without the edits' exclude ids, tune rows ``(query, target, kind)``, the ids of
     the titles those rows are about: targets and the near titles of hard negatives)."""
-    def rows(name: str) -> list[list[str]]:
-        with open(os.path.join(data, name), encoding="utf-8") as f:
-            return [line.rstrip("\n").split("\t") for line in f]
-
-    edits, human = rows("queries_edits.tsv"), rows("queries_human.tsv")
-    exclude = {r[3] for r in edits}
-    items = [(i, t) for i, t in (r[:2] for r in rows("archive_dev.tsv")) if i not in exclude]
+    items, human, edits = read_human_sets(data)
     out = [(q, t, k) for q, t, k, _n, sp in human if sp == "tune" and k != "smalltalk"]
     out += [(q, t, k) for q, t, k, _e, sp in edits if sp == "tune"]
     about = {t for _q, t, _k in out} | {n for _q, _t, k, n, sp in human if sp == "tune" and k == "hardneg"}
@@ -314,11 +309,7 @@ def main() -> None:
     items, rows, about = load(args.data)
     settings = MatcherSettings(learned_scorer=False)
     t0 = time.time()
-    m = Matcher.load(args.cache, "train", settings=settings) if args.cache else None
-    if m is None:
-        m = Matcher.from_titles(items, settings=settings)
-        if args.cache:
-            m.save(args.cache, "train")
+    m = cached_matcher(args.cache, "train", items, settings)
     print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles)", file=sys.stderr)
     typos = typo_rows(rows, args.typos) if args.typos > 0 else []
     typos += keyword_rows(rows, args.keywords) if args.keywords > 0 else []
