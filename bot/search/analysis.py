@@ -200,6 +200,19 @@ class Analyzer:
     def normalize(self, text: object) -> str:
         return self.normalizer.normalize(text)
 
+    def word_keys(self, words: Iterable[str]) -> list[int]:
+        """:func:`word_key` of each word (remembered, like the words of analysed texts)."""
+        memo = self._wkeys
+        out = []
+        for w in words:
+            wk = memo.get(w)
+            if wk is None:
+                if len(memo) >= WORD_KEY_MEMO:
+                    memo.clear()
+                wk = memo[w] = word_key(w)
+            out.append(wk)
+        return out
+
     def tokens(self, normalized: str) -> list[list[str]]:
         """Content tokens per whitespace-separated segment of an already normalised text."""
         segments = [[t for t in fastcut.lcut(self._tok, seg) if t.strip()] for seg in normalized.split(" ")]

@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from bot.search.analysis import Analysis, word_key
+from bot.search.analysis import Analysis
 from bot.search.features import (
     N_FEATURES,
     QueryOverlap,
@@ -38,6 +38,8 @@ PINYIN_CREDIT = 0.85
 SYNONYM_CREDIT = 0.9
 #: Synonyms up to this long are looked up among the query's substrings (a set); longer ones by search.
 SUBSTRING_CHECK = 8
+#: Words whose synonyms and sound the matcher remembers across queries (cleared when full; ~4 MB full).
+ALTERNATES_MEMO = 1 << 15
 #: Longest side (characters) of a diff block that counts as a substitution (longer: a rephrasing).
 SUB_MAX_CHARS = 4
 #: Function characters: a diff block made of them (的/中的, 了/情况) is rephrasing, not a substitution.
@@ -80,7 +82,7 @@ class ShortlistScorer:
         syn, members, table = self._syn, self._syn_members, self._sound_table
         sounds: dict[str, str] = {}
 
-        alts: dict[str, tuple[tuple[str, ...], str]] = {}
+        alts = self._alternates
         in_query: dict[str, bool] = {}  # title words already checked against the query
         in_titles: dict[str, tuple[str, ...]] = {}
         all_titles = "\x00".join(c.title.replace(" ", "") for c in cands)
@@ -93,13 +95,16 @@ class ShortlistScorer:
                 return False
             alt = alts.get(tok)
             if alt is None:
+                if len(alts) >= ALTERNATES_MEMO:
+                    alts.clear()
                 groups = syn.get(tok, ())
-                alt = alts[tok] = (tuple(w for g in groups for w in members[g] if w != tok), tok.translate(table))
+                others = tuple(w for g in groups for w in members[g] if w != tok)
+                alt = alts[tok] = (others, tok.translate(table), tuple(w for w in others if len(w) > SUBSTRING_CHECK))
             if other is q_ns:  # a title word against the query: once per word, substrings by set
                 got = in_query.get(tok)
                 if got is None:
                     got = in_query[tok] = not q_subs.isdisjoint(alt[0]) or any(
-                        w in other for w in alt[0] if len(w) > SUBSTRING_CHECK) or alt[1] in q_sound
+                        w in other for w in alt[2]) or alt[1] in q_sound
                 return got
             near = in_titles.get(tok)  # a query word against a title: only synonyms some title has
             if near is None:
@@ -142,7 +147,7 @@ class ShortlistScorer:
         data = self._data
         if not uniq or data.vocab.shape[0] == 0:
             return dict.fromkeys(uniq, 1.0)
-        karr = np.fromiter((word_key(t) for t in uniq), dtype=np.int64, count=len(uniq))
+        karr = np.array(self._an.word_keys(uniq), dtype=np.int64)
         idx = np.minimum(np.searchsorted(data.vocab, karr), data.vocab.shape[0] - 1)
         vals = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf) / max(self._missing_idf, 1e-9)
         return dict(zip(uniq, vals.tolist(), strict=True))
@@ -164,9 +169,15 @@ class ShortlistScorer:
         """Query tokens that have synonyms -> their share of the query weight; and each of their synonyms
         (that is not itself such a query token) -> the query token it may stand in for."""
         weights: dict[str, float] = {}
+        memo = self._token_weights
         for tok in q_toks:
             if tok not in weights and self._syn.get(tok):
-                weights[tok] = self._weight_of(self._an.analyze(tok, normalized=True))
+                w = memo.get(tok)
+                if w is None:
+                    if len(memo) >= ALTERNATES_MEMO:
+                        memo.clear()
+                    w = memo[tok] = self._weight_of(self._an.analyze(tok, normalized=True))
+                weights[tok] = w
         stand_ins: dict[str, str] = {}
         for tok in weights:
             for g in sorted(self._syn[tok]):
