@@ -16,6 +16,7 @@ from functools import reduce
 import numpy as np
 
 from bot.search.analysis import Analysis, Analyzer
+from bot.search.batch import BatchAnalyzer, TermBatch
 from bot.search.segment import IndexData, blob, finish
 
 #: Documents per run.
@@ -90,6 +91,33 @@ class SegmentBuilder:
             self._flush()
         return True
 
+    def add_batch(self, keys: Sequence[str], terms: TermBatch) -> int:
+        """Add the documents of a :class:`TermBatch` (``keys[i]`` is text i's key) as one run, as
+        :meth:`add` of each would; the number added."""
+        self._flush()
+        kept = np.zeros(len(keys), dtype=bool)
+        for i, (key, content) in enumerate(zip(keys, terms.contents, strict=True)):
+            if not content:
+                continue
+            h = hash((key, content))
+            if h in self._seen:
+                continue
+            self._seen.add(h)
+            kept[i] = True
+            self._texts.append(content.encode("utf-8", "replace"))
+            if self.doc_keys and self.doc_keys[-1] == key:
+                key = self.doc_keys[-1]
+            self.doc_keys.append(key)
+        n = int(kept.sum())
+        if n:
+            doc_id = np.cumsum(kept) - 1 + self._start  # ascending over kept texts: the key order stays
+            m = kept[terms.doc]
+            tk, docs = terms.key[m], doc_id[terms.doc[m]].astype(np.uint32)
+            del m
+            order = np.argsort(tk, kind="stable")  # documents ascend: stable keeps them so per term
+            self._run(tk[order], docs[order])
+        return n
+
     def _flush(self) -> None:
         n = self.n_docs - self._start
         if n == 0:
@@ -100,6 +128,10 @@ class SegmentBuilder:
         order = np.argsort(keys, kind="stable")
         sk, sd = keys[order], docs[order]
         del order, keys, docs
+        self._run(sk, sd)
+
+    def _run(self, sk: np.ndarray, sd: np.ndarray) -> None:
+        """Spill one run (postings sorted by term, then doc) of the documents since the last run."""
         rv, rc = np.unique(sk, return_counts=True)
         at = self._spill.seek(0, 2)
         sd.tofile(self._spill)
@@ -187,11 +219,14 @@ class _Titles:
 
     def drain(self) -> Iterable[tuple[str, str]]:
         """Every pair once, freeing the storage as it goes."""
+        for keys, texts in self.chunks():
+            yield from zip(keys, texts, strict=True)
+
+    def chunks(self) -> Iterable[tuple[list[str], list[str]]]:
+        """The keys and titles, ``BATCH`` at a time, freeing the storage as it goes."""
         self._seal()
         while self._chunks:
-            texts = self._chunks.pop(0).split("\n")
-            keys = self._keys.pop(0)
-            yield from zip(keys, texts, strict=True)
+            yield self._keys.pop(0), self._chunks.pop(0).split("\n")
 
 
 def index_titles(
@@ -219,6 +254,7 @@ def index_titles(
     if on_words is not None:
         on_words(words)
     b = SegmentBuilder()
-    for key, s in kept.drain():
-        b.add(key, analyzer.analyze(s, normalized=True))
+    terms = BatchAnalyzer(analyzer)
+    for keys, texts in kept.chunks():
+        b.add_batch(keys, terms.terms(texts))
     return b.finish(analyzer.extra_words, kwords_blob(kwords))

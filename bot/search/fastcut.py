@@ -79,3 +79,80 @@ def lcut(tok: jieba.Tokenizer, sentence: str) -> list[str]:
                 else:
                     out.extend(x)
     return out
+
+
+class Cutter:
+    """:func:`lcut` with the dictionary's log-probabilities computed once (``log(freq) - log(total)``, the
+    same floats), for cutting many texts with a tokenizer whose words no longer change.  ``stale()`` says
+    when the tokenizer's words or total changed since (then make a new one)."""
+
+    def __init__(self, tok: jieba.Tokenizer) -> None:
+        self._tok = tok
+        self._state = (tok.total, len(tok.FREQ))
+        logtotal = log(tok.total)
+        #: word -> log-probability; a prefix that is no word (frequency 0) -> None
+        self._lp: dict[str, float | None] = {w: (log(f) - logtotal if f else None) for w, f in tok.FREQ.items()}
+        self._single = log(1) - logtotal
+
+    def stale(self) -> bool:
+        return self._state != (self._tok.total, len(self._tok.FREQ))
+
+    def _route(self, sentence: str) -> list[int]:
+        lp = self._lp
+        n = len(sentence)
+        score = [0.0] * (n + 1)
+        end = [0] * (n + 1)
+        single = self._single
+        for idx in range(n - 1, -1, -1):
+            best = 0.0
+            best_x = -1
+            i = idx
+            frag = sentence[idx]
+            while frag in lp:
+                v = lp[frag]
+                if v is not None:
+                    sc = v + score[i + 1]
+                    if best_x < 0 or sc >= best:
+                        best, best_x = sc, i
+                i += 1
+                if i == n:
+                    break
+                frag = sentence[idx : i + 1]
+            if best_x < 0:  # no dictionary word starts here: the single character, frequency 1
+                best, best_x = single + score[idx + 1], idx
+            score[idx] = best
+            end[idx] = best_x
+        return end
+
+    def lcut(self, sentence: str) -> list[str]:
+        """``tok.lcut(sentence, HMM=False)``."""
+        out: list[str] = []
+        re_han, re_skip = jieba.re_han_default, jieba.re_skip_default
+        for blk in re_han.split(sentence):
+            if not blk:
+                continue
+            if re_han.match(blk):
+                end = self._route(blk)
+                n = len(blk)
+                x = 0
+                buf = ""
+                while x < n:
+                    y = end[x] + 1
+                    word = blk[x:y]
+                    if y - x == 1 and word in _ENG:
+                        buf += word
+                    else:
+                        if buf:
+                            out.append(buf)
+                            buf = ""
+                        out.append(word)
+                    x = y
+                if buf:
+                    out.append(buf)
+            else:
+                for x in re_skip.split(blk):
+                    if re_skip.match(x):
+                        out.append(x)
+                    else:
+                        out.extend(x)
+        return out
