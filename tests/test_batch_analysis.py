@@ -87,29 +87,50 @@ def test_batch_terms_equal_analyze_when_word_keys_collide(monkeypatch):
     assert ba._collided
 
 
+@pytest.fixture(scope="module")
+def shared(analyzer) -> BatchAnalyzer:
+    return BatchAnalyzer(analyzer)  # one for all examples: its memo and token table fill up as they go
+
+
 @settings(max_examples=200, deadline=None)
 @given(texts=st.lists(st.text(alphabet=_CHARS, max_size=30), max_size=8))
-def test_batch_terms_equal_analyze_on_random_text(analyzer, texts):
-    ba = BatchAnalyzer(analyzer)
+def test_batch_terms_equal_analyze_on_random_text(analyzer, shared, texts):
+    ba = shared
     _check(analyzer, ba, texts)  # as given (analyze(normalized=True) takes any str)
     _check(analyzer, ba, [analyzer.normalize(t) for t in texts])
 
 
 @settings(max_examples=100, deadline=None)
 @given(texts=st.lists(st.text(max_size=20), max_size=5))
-def test_batch_terms_equal_analyze_on_any_unicode(analyzer, texts):
-    _check(analyzer, BatchAnalyzer(analyzer), [analyzer.normalize(t) for t in texts])
+def test_batch_terms_equal_analyze_on_any_unicode(analyzer, shared, texts):
+    _check(analyzer, shared, [analyzer.normalize(t) for t in texts])
 
 
 @pytest.fixture(scope="module")
 def tok() -> jieba.Tokenizer:
-    return Analyzer(extra_words=["abc", "python"])._tok
+    return Analyzer(extra_words=["abc", "python", "残叉网络"])._tok
+
+
+@pytest.fixture(scope="module")
+def cutter(tok) -> fastcut.Cutter:
+    return fastcut.Cutter(tok)
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(alphabet=_CHARS, max_size=40))
-def test_cutter_gives_jiebas_tokens(tok, text):
-    assert fastcut.Cutter(tok).lcut(text) == tok.lcut(text, HMM=False)
+def test_cutter_gives_jiebas_tokens(tok, cutter, text):
+    assert cutter.lcut(text) == tok.lcut(text, HMM=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(alphabet=_CHARS, max_size=40), max_size=6))
+def test_cutting_many_at_once_gives_jiebas_tokens(tok, cutter, texts):
+    assert cutter.lcut_many(texts) == [tok.lcut(t, HMM=False) for t in texts]
+
+
+def test_cutting_many_titles_at_once_gives_jiebas_tokens(analyzer, tok, cutter):
+    texts = [x for t in TITLES for x in analyzer.normalize(t).split(" ")] + TITLES
+    assert cutter.lcut_many(texts) == [tok.lcut(t, HMM=False) for t in texts]
 
 
 def test_cutter_sees_when_words_were_added():

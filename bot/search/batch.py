@@ -111,8 +111,8 @@ class BatchAnalyzer:
         self._ustart.append(len(self._uc))
         return tid
 
-    def _cut(self, seg: str) -> _Seg:
-        toks = [t for t in self._cutter.lcut(seg) if t.strip()]
+    def _cut(self, seg: str, tokens: list[str]) -> _Seg:
+        toks = [t for t in tokens if t.strip()]
         tid = self._tid
         ids = [tid.get(t, -1) for t in toks]
         if -1 in ids:
@@ -125,8 +125,6 @@ class BatchAnalyzer:
         else:
             t_ids = tuple(ids)
             out = (t_ids, t_ids, text, text)
-        if len(self._segs) >= SEGMENT_MEMO:
-            self._segs.clear()
         self._segs[seg] = out
         return out
 
@@ -144,15 +142,21 @@ class BatchAnalyzer:
 
     def _chunk(self, texts: Sequence[str], contents: list[str]) -> tuple[np.ndarray, np.ndarray]:
         segs = self._segs
-        cut = self._cut
+        split = [s.split(" ") if s else [] for s in texts]
+        missing = list(dict.fromkeys(x for xs in split for x in xs if x not in segs))
+        if len(segs) + len(missing) > SEGMENT_MEMO:  # start afresh (this chunk's segments may pass the bound)
+            segs.clear()
+            missing = list(dict.fromkeys(x for xs in split for x in xs))
+        for seg, toks in zip(missing, self._cutter.lcut_many(missing), strict=True):
+            self._cut(seg, toks)
         tids = array("q")
         seg_len = array("q")
         seg_doc = array("q")
-        for i, s in enumerate(texts):
-            if not s:
+        for i, xs in enumerate(split):
+            if not xs:
                 contents.append("")
                 continue
-            parts = [segs.get(x) or cut(x) for x in s.split(" ")]
+            parts = [segs[x] for x in xs]
             w = 1 if any(p[1] for p in parts) else 0
             chosen = [p for p in parts if p[w]]
             contents.append(" ".join([p[w + 2] for p in chosen]))
@@ -204,7 +208,8 @@ class BatchAnalyzer:
             new[1:] = (wdoc[1:] != wdoc[:-1]) | (wk[1:] != wk[:-1])
             wdoc, wk = wdoc[new], wk[new]
         else:  # distinct tokens have distinct word keys: dedupe (text, token)
-            wt = np.unique((tok_doc << 40) | tids)
+            wt = np.sort((tok_doc << 40) | tids)
+            wt = wt[np.concatenate(([True], wt[1:] != wt[:-1]))]
             wdoc, wk = wt >> 40, np.frombuffer(self._wkey, dtype=np.int64)[wt & _LOW40]
         doc = np.concatenate((wdoc, pdoc, pdoc[fcjk])).astype(np.int32)
         key = np.concatenate((wk, pk, ck))

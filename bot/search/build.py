@@ -132,7 +132,8 @@ class SegmentBuilder:
 
     def _run(self, sk: np.ndarray, sd: np.ndarray) -> None:
         """Spill one run (postings sorted by term, then doc) of the documents since the last run."""
-        rv, rc = np.unique(sk, return_counts=True)
+        starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1]))) if sk.shape[0] else np.zeros(0, np.int64)
+        rv, rc = sk[starts], np.diff(np.append(starts, sk.shape[0]))
         at = self._spill.seek(0, 2)
         sd.tofile(self._spill)
         self._runs.append((rv, rc, at, int(sd.shape[0])))
