@@ -18,6 +18,7 @@ text); their order inside a text is not kept (the index does not use it).
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -113,18 +114,17 @@ class BatchAnalyzer:
 
     def _cut(self, seg: str, tokens: list[str]) -> _Seg:
         toks = [t for t in tokens if t.strip()]
-        tid = self._tid
-        ids = [tid.get(t, -1) for t in toks]
-        if -1 in ids:
-            ids = [i if i >= 0 else self._token(t) for i, t in zip(ids, toks, strict=True)]
-        bp = self._bp
+        ids = list(map(self._tid.get, toks))
+        if None in ids:
+            ids = [self._token(t) if i is None else i for i, t in zip(ids, toks, strict=True)]
         text = " ".join(toks)
-        if any(bp[i] for i in ids):
-            out = (tuple(ids), tuple(i for i in ids if not bp[i]), text,
-                   " ".join(t for t in toks if t not in BOILERPLATE))
-        else:
+        if BOILERPLATE.isdisjoint(toks):
             t_ids = tuple(ids)
             out = (t_ids, t_ids, text, text)
+        else:
+            bp = self._bp
+            out = (tuple(ids), tuple(i for i in ids if not bp[i]), text,
+                   " ".join(t for t in toks if t not in BOILERPLATE))
         self._segs[seg] = out
         return out
 
@@ -149,21 +149,21 @@ class BatchAnalyzer:
             missing = list(dict.fromkeys(x for xs in split for x in xs))
         for seg, toks in zip(missing, self._cutter.lcut_many(missing), strict=True):
             self._cut(seg, toks)
-        tids = array("q")
-        seg_len = array("q")
+        chosen: list[tuple[int, ...]] = []
         seg_doc = array("q")
+        get = segs.__getitem__
         for i, xs in enumerate(split):
             if not xs:
                 contents.append("")
                 continue
-            parts = [segs[x] for x in xs]
+            parts = list(map(get, xs))
             w = 1 if any(p[1] for p in parts) else 0
-            chosen = [p for p in parts if p[w]]
-            contents.append(" ".join([p[w + 2] for p in chosen]))
-            for p in chosen:
-                tids.extend(p[w])
-                seg_len.append(len(p[w]))
-                seg_doc.append(i)
+            ids = [p[w] for p in parts if p[w]]
+            contents.append(" ".join([p[w + 2] for p in parts if p[w]]))
+            chosen += ids
+            seg_doc.extend([i] * len(ids))
+        seg_len = array("q", map(len, chosen))
+        tids = array("q", itertools.chain.from_iterable(chosen))
         if not len(tids):
             return np.zeros(0, np.int32), np.zeros(0, np.int64)
         return self._keys(

@@ -98,13 +98,18 @@ class Cutter:
     def __init__(self, tok: jieba.Tokenizer) -> None:
         self._tok = tok
         self._state = (tok.total, len(tok.FREQ))
-        logtotal = log(tok.total)
-        #: word -> log-probability; a prefix that is no word (frequency 0) -> NaN
-        nan = float("nan")
-        self._lp: dict[str, float] = {w: (log(f) - logtotal if f else nan) for w, f in tok.FREQ.items()}
+        self._logtotal = logtotal = log(tok.total)
         self._single = log(1) - logtotal
-
+        #: word -> log-probability; a prefix that is no word (frequency 0) -> NaN (made on first use)
+        self._lp_memo: dict[str, float] | None = None
         self._trie: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def _lp(self) -> dict[str, float]:
+        if self._lp_memo is None:
+            nan, logtotal = float("nan"), self._logtotal
+            self._lp_memo = {w: (log(f) - logtotal if f else nan) for w, f in self._tok.FREQ.items()}
+        return self._lp_memo
 
     def stale(self) -> bool:
         return self._state != (self._tok.total, len(self._tok.FREQ))
@@ -141,9 +146,10 @@ class Cutter:
         the node of each first character, the sorted transitions ``node << 15 | char`` and their nodes,
         and each node's log-probability (NaN: a prefix that is no word)."""
         if self._trie is None:
-            lp = self._lp
+            freq = self._tok.FREQ
+            nan, logtotal = float("nan"), self._logtotal
             by_len: dict[int, list[str]] = {}
-            for w in lp:
+            for w in freq:
                 by_len.setdefault(len(w), []).append(w)
             allowed = np.zeros(0x10000, dtype=bool)
             allowed[0x4E00:0x9FD6] = True
@@ -171,7 +177,9 @@ class Cutter:
                 else:
                     keys.append((parent[sel] << _BITS) | code[sel])
                     child.append(node)
-                node_lp.append(np.array([lp[w] for w in kept], dtype=np.float64))
+                node_lp.append(
+                    np.array([log(f) - logtotal if (f := freq[w]) else nan for w in kept], dtype=np.float64)
+                )
                 n += sel.shape[0]
             tkeys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
             order = np.argsort(tkeys)
