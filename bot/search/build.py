@@ -11,7 +11,6 @@ import re
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from functools import reduce
 
 import numpy as np
 
@@ -147,7 +146,10 @@ class SegmentBuilder:
         self._flush()
         self._seen = set()
         runs = self._runs
-        vocab = reduce(np.union1d, (r[0] for r in runs), np.zeros(0, np.int64)).astype(np.int64)
+        # the runs' sorted vocabularies, merged (a stable sort finds the sorted runs) and deduplicated
+        vocab = np.concatenate([np.zeros(0, np.int64), *(r[0] for r in runs)]).astype(np.int64)
+        vocab.sort(kind="stable")
+        vocab = vocab[np.concatenate(([True], vocab[1:] != vocab[:-1]))] if vocab.shape[0] else vocab
         counts = np.zeros(vocab.shape[0], dtype=np.int64)
         where = []
         for rv, rc, _, _ in runs:
