@@ -153,3 +153,14 @@ def test_build_in_batches_equals_build_from_analyses():
     for name in ARRAYS:
         if name != "kwords":  # the archive words are recorded by index_titles only
             assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+@settings(max_examples=50, deadline=None)
+@given(keys=st.sets(st.integers(min_value=0, max_value=(1 << 40) - 1), max_size=300),
+       probes=st.lists(st.integers(min_value=0, max_value=(1 << 40) - 1), max_size=50))
+def test_trie_hash_table_finds_exactly_its_keys(keys, probes):
+    ks = np.array(sorted(keys), dtype=np.int64)
+    table = fastcut._hash_table(ks, ks * 3 + 1)
+    want = [k * 3 + 1 if k in keys else -1 for k in [*keys, *probes]]
+    got = fastcut._hash_lookup(*table, np.array([*keys, *probes], dtype=np.int64)).tolist()
+    assert got == want

@@ -22,6 +22,55 @@ def _dense(cp: int) -> int:
     return cp - (0x4E00 - 128) if cp >= 0x4E00 else cp
 
 
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _slots(keys: np.ndarray, bits: int) -> np.ndarray:
+    return ((keys.astype(np.uint64) * _MULT) >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def _hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct non-negative ``keys`` -> ``values`` in an open-addressing table (linear probing, at most a
+    quarter full; empty slots hold key -1), filled with numpy: each round, of the keys whose slot is
+    free one per slot takes it, and the others move one slot on."""
+    bits = max(4, (4 * keys.shape[0]).bit_length())
+    mask = (1 << bits) - 1
+    table_keys = np.full(1 << bits, -1, dtype=np.int64)
+    table_values = np.zeros(1 << bits, dtype=np.int64)
+    slot = _slots(keys, bits)
+    todo = np.arange(keys.shape[0], dtype=np.int64)
+    while todo.shape[0]:
+        s = slot[todo]
+        free = table_keys[s] == -1
+        cand, cs = todo[free], s[free]
+        _, first = np.unique(cs, return_index=True)
+        win = cand[first]
+        table_keys[slot[win]] = keys[win]
+        table_values[slot[win]] = values[win]
+        placed = np.zeros(keys.shape[0], dtype=bool)
+        placed[win] = True
+        todo = todo[~placed[todo]]
+        slot[todo] = (slot[todo] + 1) & mask
+    return table_keys, table_values
+
+
+def _hash_lookup(table_keys: np.ndarray, table_values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The value of each key in a :func:`_hash_table`, -1 for a key it does not hold."""
+    mask = table_keys.shape[0] - 1
+    out = np.full(keys.shape[0], -1, dtype=np.int64)
+    slot = _slots(keys, mask.bit_length())
+    todo = np.arange(keys.shape[0], dtype=np.int64)
+    while todo.shape[0]:
+        s = slot[todo]
+        k = table_keys[s]
+        hit = k == keys[todo]
+        out[todo[hit]] = table_values[s[hit]]
+        go = ~hit & (k != -1)
+        todo = todo[go]
+        slot[todo] = (s[go] + 1) & mask
+    return out
+
+
 _ENG = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
@@ -143,8 +192,9 @@ class Cutter:
 
     def _tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The dictionary as a trie over the characters a Han block can hold (built on first use):
-        the node of each first character, the sorted transitions ``node << 15 | char`` and their nodes,
-        and each node's log-probability (NaN: a prefix that is no word)."""
+        the node of each first character, the transitions ``node << 15 | char`` -> node as an
+        open-addressing hash table (:func:`_hash_table`), and each node's log-probability (NaN: a prefix
+        that is no word)."""
         if self._trie is None:
             freq = self._tok.FREQ
             nan, logtotal = float("nan"), self._logtotal
@@ -182,11 +232,9 @@ class Cutter:
                 )
                 n += sel.shape[0]
             tkeys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
-            order = np.argsort(tkeys)
-            self._trie = (
-                first, tkeys[order], (np.concatenate(child) if child else np.zeros(0, np.int64))[order],
-                np.concatenate(node_lp),
-            )
+            tchild = np.concatenate(child) if child else np.zeros(0, np.int64)
+            table_keys, table_nodes = _hash_table(tkeys, tchild)
+            self._trie = (first, table_keys, table_nodes, np.concatenate(node_lp))
         return self._trie
 
     def routes(self, blocks: list[str]) -> list[list[int]]:
@@ -218,10 +266,9 @@ class Cutter:
             ends.append(p[w] + length)
             lps.append(v[w])
             length += 1
-            key = (nd << _BITS) | dense[p + length]
-            j = np.minimum(np.searchsorted(tkeys, key), tkeys.shape[0] - 1)
-            hit = tkeys[j] == key if tkeys.shape[0] else np.zeros(key.shape[0], dtype=bool)
-            p, nd = p[hit], tchild[j[hit]]
+            nxt = _hash_lookup(tkeys, tchild, (nd << _BITS) | dense[p + length])
+            hit = nxt >= 0
+            p, nd = p[hit], nxt[hit]
         has = np.zeros(n, dtype=bool)
         for a in starts:
             has[a] = True
