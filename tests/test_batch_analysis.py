@@ -61,16 +61,19 @@ def _check(an: Analyzer, ba: BatchAnalyzer, texts: list[str]) -> None:
     assert bool(np.all(np.diff(got.doc) >= 0))  # in text order
 
 
-def test_batch_terms_equal_analyze_on_titles(analyzer):
+@pytest.mark.parametrize("many_min", [0, None])  # cut all at once (numpy), or segment by segment
+def test_batch_terms_equal_analyze_on_titles(analyzer, many_min):
     texts = [analyzer.normalize(t) for t in TITLES]
-    _check(analyzer, BatchAnalyzer(analyzer), texts)
+    ba = BatchAnalyzer(analyzer, many_min)
+    _check(analyzer, ba, texts)
+    assert ba._cutter.ready == (many_min == 0)
 
 
 def test_batch_terms_equal_analyze_across_chunks_and_memo_clears(analyzer, monkeypatch):
     monkeypatch.setattr(batch, "CHUNK", 3)
     monkeypatch.setattr(batch, "SEGMENT_MEMO", 4)
     texts = [analyzer.normalize(t) for t in TITLES * 2]
-    ba = BatchAnalyzer(analyzer)
+    ba = BatchAnalyzer(analyzer, many_min=0)
     _check(analyzer, ba, texts)
     _check(analyzer, ba, texts[::-1])  # again, with the memo and the token table filled
 
@@ -82,14 +85,14 @@ def test_batch_terms_equal_analyze_when_word_keys_collide(monkeypatch):
     monkeypatch.setattr(analysis, "word_key", lambda w: (T_WORD << 56) | len(w))  # every length: one key
     monkeypatch.setattr(batch, "word_key", analysis.word_key)
     an = Analyzer(extra_words=["python"])
-    ba = BatchAnalyzer(an)
+    ba = BatchAnalyzer(an, many_min=0)
     _check(an, ba, [an.normalize(t) for t in TITLES])
     assert ba._collided
 
 
 @pytest.fixture(scope="module")
 def shared(analyzer) -> BatchAnalyzer:
-    return BatchAnalyzer(analyzer)  # one for all examples: its memo and token table fill up as they go
+    return BatchAnalyzer(analyzer, many_min=0)  # one for all examples: its memo and token table fill up
 
 
 @settings(max_examples=200, deadline=None)

@@ -160,6 +160,11 @@ class Cutter:
             self._lp_memo = {w: (log(f) - logtotal if f else nan) for w, f in self._tok.FREQ.items()}
         return self._lp_memo
 
+    @property
+    def ready(self) -> bool:
+        """Whether the trie of :meth:`lcut_many` is made."""
+        return self._trie is not None
+
     def stale(self) -> bool:
         return self._state != (self._tok.total, len(self._tok.FREQ))
 
