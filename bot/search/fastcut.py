@@ -32,19 +32,20 @@ def _slots(keys: np.ndarray, bits: int) -> np.ndarray:
 def _hash_table(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct non-negative ``keys`` -> ``values`` in an open-addressing table (linear probing, at most a
     quarter full; empty slots hold key -1), filled with numpy: each round, of the keys whose slot is
-    free one per slot takes it, and the others move one slot on."""
+    free one per slot takes it (whichever a scatter wrote last), and the others move one slot on."""
     bits = max(4, (4 * keys.shape[0]).bit_length())
     mask = (1 << bits) - 1
     table_keys = np.full(1 << bits, -1, dtype=np.int64)
     table_values = np.zeros(1 << bits, dtype=np.int64)
     slot = _slots(keys, bits)
     todo = np.arange(keys.shape[0], dtype=np.int64)
+    owner = np.full(1 << bits, -1, dtype=np.int64)
     while todo.shape[0]:
         s = slot[todo]
         free = table_keys[s] == -1
         cand, cs = todo[free], s[free]
-        _, first = np.unique(cs, return_index=True)
-        win = cand[first]
+        owner[cs] = cand  # of the keys wanting one free slot, one is written last: it takes the slot
+        win = cand[owner[cs] == cand]
         table_keys[slot[win]] = keys[win]
         table_values[slot[win]] = values[win]
         placed = np.zeros(keys.shape[0], dtype=bool)
