@@ -164,9 +164,12 @@ class BatchAnalyzer:
                 contents.append("")
                 continue
             parts = list(map(get, xs))
-            w = 1 if any(p[1] for p in parts) else 0
-            ids = [p[w] for p in parts if p[w]]
-            contents.append(" ".join([p[w + 2] for p in parts if p[w]]))
+            ids = [p[1] for p in parts if p[1]]  # content tokens of each segment
+            if ids:
+                contents.append(" ".join([p[3] for p in parts if p[1]]))
+            else:  # only boilerplate (or nothing): keep it all, as analyze does
+                ids = [p[0] for p in parts if p[0]]
+                contents.append(" ".join([p[2] for p in parts if p[0]]))
             chosen += ids
             seg_doc.extend([i] * len(ids))
         seg_len = array("q", map(len, chosen))
