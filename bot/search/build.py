@@ -11,11 +11,11 @@ import re
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from functools import reduce
 
 import numpy as np
 
 from bot.search.analysis import Analysis, Analyzer
+from bot.search.batch import BatchAnalyzer, TermBatch
 from bot.search.segment import IndexData, blob, finish
 
 #: Documents per run.
@@ -90,6 +90,33 @@ class SegmentBuilder:
             self._flush()
         return True
 
+    def add_batch(self, keys: Sequence[str], terms: TermBatch) -> int:
+        """Add the documents of a :class:`TermBatch` (``keys[i]`` is text i's key) as one run, as
+        :meth:`add` of each would; the number added."""
+        self._flush()
+        kept = np.zeros(len(keys), dtype=bool)
+        for i, (key, content) in enumerate(zip(keys, terms.contents, strict=True)):
+            if not content:
+                continue
+            h = hash((key, content))
+            if h in self._seen:
+                continue
+            self._seen.add(h)
+            kept[i] = True
+            self._texts.append(content.encode("utf-8", "replace"))
+            if self.doc_keys and self.doc_keys[-1] == key:
+                key = self.doc_keys[-1]
+            self.doc_keys.append(key)
+        n = int(kept.sum())
+        if n:
+            doc_id = np.cumsum(kept) - 1 + self._start  # ascending over kept texts: the key order stays
+            m = kept[terms.doc]
+            tk, docs = terms.key[m], doc_id[terms.doc[m]].astype(np.uint32)
+            del m
+            order = np.argsort(tk, kind="stable")  # documents ascend: stable keeps them so per term
+            self._run(tk[order], docs[order])
+        return n
+
     def _flush(self) -> None:
         n = self.n_docs - self._start
         if n == 0:
@@ -100,7 +127,12 @@ class SegmentBuilder:
         order = np.argsort(keys, kind="stable")
         sk, sd = keys[order], docs[order]
         del order, keys, docs
-        rv, rc = np.unique(sk, return_counts=True)
+        self._run(sk, sd)
+
+    def _run(self, sk: np.ndarray, sd: np.ndarray) -> None:
+        """Spill one run (postings sorted by term, then doc) of the documents since the last run."""
+        starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1]))) if sk.shape[0] else np.zeros(0, np.int64)
+        rv, rc = sk[starts], np.diff(np.append(starts, sk.shape[0]))
         at = self._spill.seek(0, 2)
         sd.tofile(self._spill)
         self._runs.append((rv, rc, at, int(sd.shape[0])))
@@ -114,7 +146,10 @@ class SegmentBuilder:
         self._flush()
         self._seen = set()
         runs = self._runs
-        vocab = reduce(np.union1d, (r[0] for r in runs), np.zeros(0, np.int64)).astype(np.int64)
+        # the runs' sorted vocabularies, merged (a stable sort finds the sorted runs) and deduplicated
+        vocab = np.concatenate([np.zeros(0, np.int64), *(r[0] for r in runs)]).astype(np.int64)
+        vocab.sort(kind="stable")
+        vocab = vocab[np.concatenate(([True], vocab[1:] != vocab[:-1]))] if vocab.shape[0] else vocab
         counts = np.zeros(vocab.shape[0], dtype=np.int64)
         where = []
         for rv, rc, _, _ in runs:
@@ -187,11 +222,14 @@ class _Titles:
 
     def drain(self) -> Iterable[tuple[str, str]]:
         """Every pair once, freeing the storage as it goes."""
+        for keys, texts in self.chunks():
+            yield from zip(keys, texts, strict=True)
+
+    def chunks(self) -> Iterable[tuple[list[str], list[str]]]:
+        """The keys and titles, ``BATCH`` at a time, freeing the storage as it goes."""
         self._seal()
         while self._chunks:
-            texts = self._chunks.pop(0).split("\n")
-            keys = self._keys.pop(0)
-            yield from zip(keys, texts, strict=True)
+            yield self._keys.pop(0), self._chunks.pop(0).split("\n")
 
 
 def index_titles(
@@ -219,6 +257,7 @@ def index_titles(
     if on_words is not None:
         on_words(words)
     b = SegmentBuilder()
-    for key, s in kept.drain():
-        b.add(key, analyzer.analyze(s, normalized=True))
+    terms = BatchAnalyzer(analyzer)
+    for keys, texts in kept.chunks():
+        b.add_batch(keys, terms.terms(texts))
     return b.finish(analyzer.extra_words, kwords_blob(kwords))
