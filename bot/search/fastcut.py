@@ -9,6 +9,7 @@ words added later are seen.  Tested against ``lcut`` on the archive's titles and
 
 from __future__ import annotations
 
+import re
 from math import log
 
 import jieba
@@ -100,8 +101,8 @@ def _route(sentence: str, freq: dict[str, int], logtotal: float) -> list[int]:
     return end
 
 
-def _cut_block(sentence: str, freq: dict[str, int], logtotal: float, out: list[str]) -> None:
-    end = _route(sentence, freq, logtotal)
+def _read_route(sentence: str, end: list[int], out: list[str]) -> None:
+    """Append the words of a Han block's route (runs of single ASCII letters/digits joined, as jieba does)."""
     n = len(sentence)
     x = 0
     buf = ""
@@ -120,6 +121,19 @@ def _cut_block(sentence: str, freq: dict[str, int], logtotal: float, out: list[s
         out.append(buf)
 
 
+def _cut_other(blk: str, re_skip: re.Pattern[str], out: list[str]) -> None:
+    """Append the pieces of a block without Han characters, as jieba's precise mode cuts it."""
+    for x in re_skip.split(blk):
+        if re_skip.match(x):
+            out.append(x)
+        else:
+            out.extend(x)
+
+
+def _cut_block(sentence: str, freq: dict[str, int], logtotal: float, out: list[str]) -> None:
+    _read_route(sentence, _route(sentence, freq, logtotal), out)
+
+
 def lcut(tok: jieba.Tokenizer, sentence: str) -> list[str]:
     """``tok.lcut(sentence, HMM=False)`` (precise mode) for an initialised tokenizer."""
     out: list[str] = []
@@ -132,11 +146,7 @@ def lcut(tok: jieba.Tokenizer, sentence: str) -> list[str]:
         if re_han.match(blk):
             _cut_block(blk, freq, logtotal, out)
         else:
-            for x in re_skip.split(blk):
-                if re_skip.match(x):
-                    out.append(x)
-                else:
-                    out.extend(x)
+            _cut_other(blk, re_skip, out)
     return out
 
 
@@ -330,29 +340,9 @@ class Cutter:
                     continue
                 r = han.get(blk)
                 if r is not None:
-                    end = routes[r]
-                    n = len(blk)
-                    x = 0
-                    buf = ""
-                    while x < n:
-                        y = end[x] + 1
-                        word = blk[x:y]
-                        if y - x == 1 and word in _ENG:
-                            buf += word
-                        else:
-                            if buf:
-                                out.append(buf)
-                                buf = ""
-                            out.append(word)
-                        x = y
-                    if buf:
-                        out.append(buf)
+                    _read_route(blk, routes[r], out)
                 else:
-                    for x in re_skip.split(blk):
-                        if re_skip.match(x):
-                            out.append(x)
-                        else:
-                            out.extend(x)
+                    _cut_other(blk, re_skip, out)
             out_all.append(out)
         return out_all
 
@@ -364,27 +354,7 @@ class Cutter:
             if not blk:
                 continue
             if re_han.match(blk):
-                end = self._route(blk)
-                n = len(blk)
-                x = 0
-                buf = ""
-                while x < n:
-                    y = end[x] + 1
-                    word = blk[x:y]
-                    if y - x == 1 and word in _ENG:
-                        buf += word
-                    else:
-                        if buf:
-                            out.append(buf)
-                            buf = ""
-                        out.append(word)
-                    x = y
-                if buf:
-                    out.append(buf)
+                _read_route(blk, self._route(blk), out)
             else:
-                for x in re_skip.split(blk):
-                    if re_skip.match(x):
-                        out.append(x)
-                    else:
-                        out.extend(x)
+                _cut_other(blk, re_skip, out)
         return out
