@@ -111,7 +111,7 @@ def test_batch_terms_equal_analyze_on_any_unicode(analyzer, shared, texts):
 
 @pytest.fixture(scope="module")
 def tok() -> jieba.Tokenizer:
-    return Analyzer(extra_words=["abc", "python", "残叉网络"])._tok
+    return Analyzer(extra_words=["abc", "python", "残叉网络"]).tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_cutting_many_titles_at_once_gives_jiebas_tokens(analyzer, tok, cutter):
 
 def test_cutter_sees_when_words_were_added():
     an = Analyzer()
-    cutter = fastcut.Cutter(an._tok)
+    cutter = fastcut.Cutter(an.tokenizer)
     assert not cutter.stale()
     an.add_words(["残叉网络"])
     assert cutter.stale()

@@ -40,10 +40,10 @@ from bot.search.lexicon import (  # noqa: F401  (re-exported: the names analysis
 from bot.search.tables import Tables, open_tables
 
 _PAGE_RE = re.compile(r"第\s*[0-9一二三四五六七八九十百零〇两]+\s*页")
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 #: Units: one CJK character, or a run of ASCII letters, of digits, or of other letters.  Splitting
 #: letters from digits makes "resnet50" and "resnet 50" share their bigram.
-_UNIT_RE = re.compile(
+UNIT_RE = re.compile(
     r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]|[a-z]+|[0-9]+"
     r"|[^a-z0-9\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+"
 )
@@ -51,7 +51,7 @@ _SPACE_RE = re.compile(r"\s+")
 
 #: Term types, stored in the top byte of a key.
 T_CHAR, T_PINYIN, T_WORD = 1, 2, 3
-_TYPE_SHIFT = 56
+TYPE_SHIFT = 56
 _LOW56 = (1 << 56) - 1
 _RUN_BASE = 1 << 21  # codes of non-CJK runs: 2^21 + 21-bit crc
 
@@ -126,14 +126,15 @@ def _has_surrogate(s: str) -> bool:
 
 
 
-def _run_code(run: str) -> int:
+def run_code(run: str) -> int:
+    """Code of a non-CJK unit (a run of letters, digits or other characters): 2^21 + a 21-bit crc."""
     return _RUN_BASE + (zlib.crc32(run.encode("utf-8", "replace")) & (_RUN_BASE - 1))
 
 
 def word_key(word: str) -> int:
     """Stable 64-bit key of a word."""
     h = int.from_bytes(hashlib.blake2b(word.encode("utf-8", "replace"), digest_size=7).digest(), "big")
-    return (T_WORD << _TYPE_SHIFT) | (h & _LOW56)
+    return (T_WORD << TYPE_SHIFT) | (h & _LOW56)
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,22 @@ class Analyzer:
         self.extra_words: tuple[str, ...] = ()
         self.add_words(extra_words)
 
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        """This analyzer's jieba tokenizer (with its added words)."""
+        return self._tok
+
+    @property
+    def pinyin(self) -> dict[str, int]:
+        """Character -> toneless pinyin code (the host's shared table)."""
+        return self._py
+
     def add_words(self, words: Iterable[str]) -> None:
         """Add terms to this instance's jieba dictionary (construction time only: changes tokenisation)."""
         new = [w for w in dict.fromkeys(words) if w and " " not in w and w not in self.extra_words]
         tok = self._tok
         for w in new:
-            cjk = _CJK_RE.search(w)
+            cjk = CJK_RE.search(w)
             freq = tok.suggest_freq(w, tune=False) if cjk else 0
             total = tok.total
             tok.add_word(w, freq=max(freq, tok.FREQ.get(w) or 0, 100))
@@ -239,23 +250,23 @@ class Analyzer:
                     wk = self._wkeys[tok] = word_key(tok)
                 words[wk] = None
                 n_tok += 1
-                for u in _UNIT_RE.findall(tok):
-                    if len(u) == 1 and _CJK_RE.match(u):
+                for u in UNIT_RE.findall(tok):
+                    if len(u) == 1 and CJK_RE.match(u):
                         c = ord(u)
                         units.append((c, py.get(u, c), True, si, n_tok))
                     else:
-                        c = _run_code(u)
+                        c = run_code(u)
                         units.append((c, c, False, si, n_tok))
         positions: dict[int, int | None] = {}
         junction: dict[int, bool] = {}
         for (c1, p1, k1, s1, t1), (c2, p2, k2, s2, t2) in itertools.pairwise(units):
             if k1 and k2 and s1 == s2:
-                ck: int | None = (T_CHAR << _TYPE_SHIFT) | (c1 << 24) | c2
+                ck: int | None = (T_CHAR << TYPE_SHIFT) | (c1 << 24) | c2
             elif not k1 and not k2:
                 ck = None
             else:
                 continue
-            pk = (T_PINYIN << _TYPE_SHIFT) | (p1 << 24) | p2
+            pk = (T_PINYIN << TYPE_SHIFT) | (p1 << 24) | p2
             if pk not in positions:
                 positions[pk] = ck
             junction[pk] = junction.get(pk, True) and t1 != t2

@@ -27,14 +27,14 @@ import numpy as np
 
 from bot.search import fastcut
 from bot.search.analysis import (
-    _CJK_RE,
-    _TYPE_SHIFT,
-    _UNIT_RE,
     BOILERPLATE,
+    CJK_RE,
     T_CHAR,
     T_PINYIN,
+    TYPE_SHIFT,
+    UNIT_RE,
     Analyzer,
-    _run_code,
+    run_code,
     word_key,
 )
 
@@ -46,8 +46,8 @@ MANY_MIN = 1 << 15
 #: Distinct tokens remembered; past this the table starts afresh at the next batch.
 TOKEN_MEMO = 1 << 20
 
-_CHAR = T_CHAR << _TYPE_SHIFT
-_PINYIN = T_PINYIN << _TYPE_SHIFT
+_CHAR = T_CHAR << TYPE_SHIFT
+_PINYIN = T_PINYIN << TYPE_SHIFT
 _LOW47 = (1 << 47) - 1
 _LOW40 = (1 << 40) - 1
 #: Texts whose pairs are made in one go (bounds the temporary arrays; a text index and a pinyin key
@@ -79,7 +79,7 @@ class BatchAnalyzer:
         self._reset_tokens()
 
     def _reset_tokens(self) -> None:
-        self._cutter = fastcut.Cutter(self._an._tok)
+        self._cutter = fastcut.Cutter(self._an.tokenizer)
         self._segs.clear()
         self._tid: dict[str, int] = {}
         self._bp: list[bool] = []
@@ -101,15 +101,15 @@ class BatchAnalyzer:
         self._collided = self._collided or wk in self._wkeys
         self._wkeys.add(wk)
         self._wkey.append(wk)
-        py = self._an._py
-        for u in _UNIT_RE.findall(tok):
-            if len(u) == 1 and _CJK_RE.match(u):
+        py = self._an.pinyin
+        for u in UNIT_RE.findall(tok):
+            if len(u) == 1 and CJK_RE.match(u):
                 c = ord(u)
                 self._uc.append(c)
                 self._up.append(py.get(u, c))
                 self._uk.append(1)
             else:
-                c = _run_code(u)
+                c = run_code(u)
                 self._uc.append(c)
                 self._up.append(c)
                 self._uk.append(0)
@@ -152,7 +152,7 @@ class BatchAnalyzer:
         if len(segs) + len(missing) > SEGMENT_MEMO:  # start afresh (this chunk's segments may pass the bound)
             segs.clear()
             missing = list(dict.fromkeys(x for xs in split for x in xs))
-        tok = self._an._tok
+        tok = self._an.tokenizer
         cut = self._cutter.lcut_many(missing) if many else [fastcut.lcut(tok, x) for x in missing]
         for seg, toks in zip(missing, cut, strict=True):
             self._cut(seg, toks)

@@ -100,7 +100,7 @@ class Matcher(ShortlistScorer):
         # the archive, bounded so that per-query work stops growing with very large archives.
         self._cap = max(2000, min(int(settings.common_df * data.n_docs), settings.common_df_max))
         # each character -> a private-use character per toneless syllable: homophones become equal strings
-        self._sound_table = {ord(ch): chr(0xE000 + (code & 0x1FFF)) for ch, code in analyzer._py.items()}
+        self._sound_table = {ord(ch): chr(0xE000 + (code & 0x1FFF)) for ch, code in analyzer.pinyin.items()}
         # word -> (its synonyms, its sound, its synonyms longer than SUBSTRING_CHECK), across queries
         self._alternates: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {}
         self._token_weights: dict[str, float] = {}  # query word -> its query weight in this index

@@ -38,7 +38,7 @@ PINYIN_CREDIT = 0.85
 SYNONYM_CREDIT = 0.9
 #: Synonyms up to this long are looked up among the query's substrings (a set); longer ones by search.
 SUBSTRING_CHECK = 8
-#: Words whose synonyms and sound the matcher remembers across queries (cleared when full; ~4 MB full).
+#: Words whose synonyms, sound and query weight the matcher remembers across queries (each memo cleared when full).
 ALTERNATES_MEMO = 1 << 15
 #: Longest side (characters) of a diff block that counts as a substitution (longer: a rephrasing).
 SUB_MAX_CHARS = 4
@@ -239,7 +239,7 @@ class ShortlistScorer:
             else:
                 blocks.append([op.src_start, op.src_end, op.dest_start, op.dest_end, prev_equal, -1])
         out = []
-        py = self._an._py
+        py = self._an.pinyin
         for qs, qe, ts, te, left, right in blocks:
             a, b = q[qs:qe], t[ts:te]
             if not a and not b:
