@@ -19,8 +19,10 @@ import numpy as np
 _BITS = 15
 
 
-def _dense(cp: int) -> int:
-    return cp - (0x4E00 - 128) if cp >= 0x4E00 else cp
+def _dense(codes: np.ndarray) -> np.ndarray:
+    """Code points -> trie character codes: CJK from U+4E00 moved down to follow ASCII (int64)."""
+    codes = codes.astype(np.int64)
+    return np.where(codes >= 0x4E00, codes - (0x4E00 - 128), codes)
 
 
 _MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -228,7 +230,7 @@ class Cutter:
                 ws = by_len[length]
                 last = np.frombuffer("".join([w[-1] for w in ws]).encode("utf-32-le"), dtype=np.uint32)
                 ok = allowed[np.minimum(last, 0xFFFF)] & (last <= 0xFFFF)
-                code = np.where(last >= 0x4E00, last.astype(np.int64) - (0x4E00 - 128), last)
+                code = _dense(last)
                 if length == 1:
                     parent = np.zeros(len(ws), dtype=np.int64)
                 else:  # jieba keeps every prefix of a word, so a parent is missing only when it cannot occur
@@ -264,7 +266,7 @@ class Cutter:
         lens = np.fromiter(map(len, blocks), dtype=np.int64, count=len(blocks))
         joined = "\0".join(blocks) + "\0"  # code 0 starts no word and continues none
         cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        dense = np.where(cps >= 0x4E00, cps - (0x4E00 - 128), cps)
+        dense = _dense(cps)
         dense[(dense >= (1 << _BITS)) | (dense < 0)] = 0
         n = cps.shape[0]
         off = np.zeros(len(blocks), dtype=np.int64)
