@@ -17,14 +17,13 @@ from typing import TextIO
 
 from bot.answerer import Answerer, open_matcher
 from bot.archive.jsonl import to_json
-from bot.config import Config, ConfigError, load_config, parse_config
+from bot.config import Config, ConfigError, load_config, parse_config, redact_url
 from bot.models import Band
 from bot.search.analysis import Normalizer
 from bot.search.matcher import ScoreExplanation
 from bot.storage.backends import is_database_url, open_state, open_store, state_exists
 from bot.storage.backup import backup_file
 from bot.storage.ingest import ingest
-from bot.storage.pg import redact_url
 from bot.storage.state import Rewording, StateStore
 from bot.storage.store import Store, StoreError
 from bot.ui.htmltext import visible_text

@@ -15,6 +15,7 @@ import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -166,6 +167,16 @@ class TelegramConfig(Section):
 def is_database_url(value: str) -> bool:
     """A PostgreSQL URL (``postgresql://…`` or ``postgres://…``) rather than an SQLite file path."""
     return value.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
 class ArchiveConfig(Section):

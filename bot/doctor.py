@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.answerer import archive_fingerprint
-from bot.config import PLACEHOLDER_TOKENS, Config, ConfigError, load_config
+from bot.config import PLACEHOLDER_TOKENS, Config, ConfigError, load_config, redact_url
 from bot.search.index import verify_index
 from bot.search.matcher import Matcher
 from bot.storage.backends import is_database_url, open_state, open_store
-from bot.storage.pg import redact_url
 from bot.storage.state import StateStore
 from bot.storage.store import Store, StoreError
 from bot.telegram.probe import ProbeError, get_me

@@ -3,13 +3,15 @@ kept; old ids keep answering; JSON Lines records follow the same rules and lifec
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import sqlite3
 
 import pytest
 
-from bot.archive.ids import is_valid_id, legacy_question_id, question_id
+from bot.archive.ids import ID_LENGTH, is_valid_id, legacy_question_id, question_id, title_key
 from bot.archive.jsonl import from_json, to_json
 from bot.models import Answer, Question
 from bot.storage.ingest import ingest
@@ -36,6 +38,18 @@ def test_symbols_that_carry_meaning_make_different_ids():
     assert question_id("？？？") != question_id("！！！")
     assert question_id("A & B 有什么区别?") != question_id("AB 有什么区别?")
     assert question_id("GPT-3.5 好用吗?") != question_id("GPT-35 好用吗?")
+
+
+def test_ids_are_the_same_as_every_earlier_release_gave():
+    """Ids stand in buttons and deep links already sent: the hash and its base32 spelling never change."""
+    assert question_id("残差网络为什么有效？") == "albworrjt7tk"
+    assert question_id("C++ 怎么入门?") == "gv6sev6pkcyz"
+    assert legacy_question_id("C++ 怎么入门?") == "6rsmr2oma4nt"
+    assert question_id("？？？") == "rzntrqqcjytf"
+    for n in range(2000):  # the table-driven spelling equals base64's, over many digests
+        title = f"标题 {n} title"
+        digest = hashlib.blake2b(title_key(title).encode("utf-8"), digest_size=8).digest()
+        assert question_id(title) == base64.b32encode(digest).decode("ascii").lower()[:ID_LENGTH]
 
 
 def test_case_width_spaces_and_sentence_punctuation_fold():
@@ -93,6 +107,15 @@ def v1_store(path: str, title: str) -> None:
     conn.execute("INSERT INTO answers VALUES (?, 1, 0, 'a', '旧的回答。')", (old,))
     conn.execute("INSERT INTO files VALUES ('/old.txt', 1, 1, 'x')")
     conn.close()
+
+
+def test_the_pages_of_a_question_saved_one_file_each_are_not_reported_as_merged(store, tmp_path):
+    folder = tmp_path / "a"
+    write(folder, "q_1.txt", make_page("分页的问题?", 1, [("a", "第一页的回答。")]))
+    write(folder, "q_2.txt", make_page("分页的问题?", 2, [("b", "第二页的回答。")]))
+    report = ingest(store, [str(folder)])
+    assert [a.author for a in store.get(question_id("分页的问题?")).answers] == ["a", "b"]
+    assert report.merged == [] and "merged" not in report.summary()
 
 
 def test_questions_whose_id_changed_keep_answering_their_old_ids(tmp_path):

@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection, Iterable
 import numpy as np
 
 from bot.search.analysis import Analyzer
+from bot.search.batch import BatchAnalyzer
 from bot.search.build import archive_words, kwords_blob, kwords_of, title_words
 from bot.search.segment import CHUNK, IndexData, finish
 
@@ -190,15 +191,16 @@ def update_index(
             changed_set |= more
 
     # ---- new documents, deduplicated as a full build does, grouped by key in input order
+    batch = BatchAnalyzer(analyzer).terms([s for _, s in new_pairs])
     seen: set[tuple[str, str]] = set()
-    docs: list[tuple[str, str, list[int]]] = []
-    for key, s in new_pairs:
-        an = analyzer.analyze(s, normalized=True)
-        if not an.content or (key, an.content) in seen:
-            continue
-        seen.add((key, an.content))
-        docs.append((key, an.content, an.keys()))
-    docs.sort(key=lambda d: d[0])  # stable: titles of one key keep their order
+    picked: list[int] = []
+    for i, (key, _) in enumerate(new_pairs):
+        content = batch.contents[i]
+        if content and (key, content) not in seen:
+            seen.add((key, content))
+            picked.append(i)
+    picked.sort(key=lambda i: new_pairs[i][0])  # stable: titles of one key keep their order
+    docs = [(new_pairs[i][0], batch.contents[i]) for i in picked]
     new_keys = sorted({d[0] for d in docs})
 
     # ---- keys: old keys minus the changed ones, plus the new ones, sorted
@@ -244,8 +246,11 @@ def update_index(
     # ---- postings
     remap = np.full(data.n_docs, -1, dtype=np.int64)
     remap[kept_docs] = kept_doc_pos
-    lens = np.array([len(d[2]) for d in docs], dtype=np.int64)
-    dkeys = np.fromiter((k for d in docs for k in d[2]), dtype=np.int64, count=int(lens.sum()))
+    texts = np.array(picked, dtype=np.int64)
+    starts = np.searchsorted(batch.doc, texts, side="left")
+    lens = np.searchsorted(batch.doc, texts, side="right") - starts
+    rows = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
+    dkeys = np.asarray(batch.key, dtype=np.int64)[rows]
     ddocs = np.repeat(new_doc_pos, lens)
     order = np.lexsort((ddocs, dkeys))
     vocab, indptr, postings = _merge_postings(data, remap, dkeys[order], ddocs[order])

@@ -37,7 +37,7 @@ class IngestReport:
     missing: list[str] = field(default_factory=list)
     """Paths given to ingest that do not exist (also listed in ``skipped``)."""
     merged: list[tuple[str, str]] = field(default_factory=list)
-    """(file, other file): a page whose question another file also provides (answers united)."""
+    """(file, other file): a page that another file also provides, same title and page number (answers united)."""
     total_questions: int = 0
     total_answers: int = 0
     #: ids of the questions this run added, changed or removed (for an incremental index update)
@@ -55,7 +55,7 @@ class IngestReport:
             f"archive now holds {self.total_questions} questions with {self.total_answers} answers",
         ]
         if self.merged:
-            lines.append(f"merged: {len(self.merged)} page(s) of a question another file also holds "
+            lines.append(f"merged: {len(self.merged)} page(s) another file also holds, same title and page number "
                          "(answers united, every file listed as a source):")
             lines += [f"  {path} + {other}" for path, other in self.merged[:20]]
             if len(self.merged) > 20:
@@ -200,7 +200,7 @@ def _ingest_file(
             return
         qid = store.put_page(result.page, path)
         report.pages += 1
-        others = store.other_sources(qid, path)
+        others = store.other_sources(qid, path, result.page.page_no)
         if others:
             report.merged.append((path, others[0]))
     store.record_file(path, st.st_size, st.st_mtime_ns, sha)

@@ -20,12 +20,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from bot.config import is_database_url
+from bot.config import is_database_url, redact_url
 from bot.storage.sqlitedb import StoreError
 
 __all__ = ["CONFLICT_KEYS", "PgDatabase", "PgMigration", "Result", "is_database_url", "redact_url", "translate"]
@@ -44,16 +43,6 @@ CONFLICT_KEYS: dict[str, tuple[str, ...]] = {
 
 _REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.IGNORECASE)
 _IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
 def translate(sql: str) -> str:

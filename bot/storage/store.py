@@ -173,11 +173,12 @@ class Store:
         """Drop the JSON Lines records a file provided (before it is imported again); return the affected ids."""
         return self._drop_pages_from(path, keep=None, origins=("jsonl",))
 
-    def other_sources(self, qid: str, source: str) -> list[str]:
-        """The files other than ``source`` that provide pages or records of question ``qid``."""
+    def other_sources(self, qid: str, source: str, page_no: int) -> list[str]:
+        """The files other than ``source`` that provide page ``page_no`` of question ``qid`` (the other pages
+        of a question saved page by page, one file each, are not duplicates)."""
         rows = self._db.execute(
-            "SELECT DISTINCT source FROM pages WHERE question_id = ? AND source != ? AND source != ''"
-            " ORDER BY source", (qid, source),
+            "SELECT DISTINCT source FROM pages WHERE question_id = ? AND page_no = ? AND source != ?"
+            " AND source != '' ORDER BY source", (qid, page_no, source),
         )
         return [r[0] for r in rows]
 
