@@ -3,13 +3,15 @@
     python bench/human_typos.py                       # held split, bm25s in the same run
     python bench/human_typos.py --cache /tmp/eval.idx --no-bm25
     python bench/human_typos.py --no-typos            # the same lines as typed (eval_human.py's, + the AUC)
+    python bench/human_typos.py --bands 90,92,94      # also: right/wrong direct answers at other answer bands
 
 Each held colloquial, hard-negative and edited-title line gets one IME typo (two in lines of 12+ CJK
 characters): a character replaced by one of the eight most frequent characters of the same toneless pinyin
 (``train_scorer.typo_rows``, seed 9; the scorer's training never sees a held line).  Archive and judging as
 in ``eval_human.py``: archive_dev.tsv minus every ``exclude_id``; per kind R@1, right/wrong direct answers
 (band ANSWER); for hard negatives every direct answer is wrong.  Also the separation AUC of the top score:
-right colloquial tops vs hard negatives.
+right colloquial tops vs hard negatives.  ``--bands`` shows what another ``answer_threshold`` would do (with
+the margin at 0 an answer is a top score at or above the band; small-talk and topic replies never are).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def main() -> None:
     ap.add_argument("--cache", help="saved matcher index (built and saved when missing)")
     ap.add_argument("--no-bm25", action="store_true")
     ap.add_argument("--no-typos", action="store_true", help="the held lines as typed")
+    ap.add_argument("--bands", default="", help="comma-separated answer bands to show besides the configured one")
     args = ap.parse_args()
 
     items, human, edits = read_human_sets(args.data)
@@ -50,6 +53,7 @@ def main() -> None:
     stats: dict[str, list[float]] = {}
     right_tops: list[float] = []
     neg_tops: list[float] = []
+    tops: list[tuple[str, bool, float]] = []  # (kind, top is right, top score as an answer could be)
     for (q, target, _k), kind in lines:
         d = m.decide(q)
         top = d.hits[0].key if d.hits else None
@@ -61,6 +65,8 @@ def main() -> None:
             c[2 if top == target else 3] += 1
         if bm25 is not None:
             c[4] += bm25.search(q, 1)[0][:1] == [target]
+        answerable = d.band in (Band.ANSWER, Band.DID_YOU_MEAN, Band.NO_MATCH)
+        tops.append((kind, top == target, score if answerable else -1.0))
         if kind == "colloquial" and top == target:
             right_tops.append(score)
         elif kind == "hardneg":
@@ -74,6 +80,22 @@ def main() -> None:
     head = "kind (held)" if args.no_typos else "kind (held, IME typos)"
     print(table([head, "n", "R@1", "bm25s R@1", "right answer", "wrong answer"], out))
     print(f"\nAUC of the top score, right colloquial tops vs hard negatives: {auc(right_tops, neg_tops):.3f}")
+    if args.bands:
+        print()
+        print(band_table(tops, [float(b) for b in args.bands.split(",")]))
+
+
+def band_table(tops: list[tuple[str, bool, float]], bands: list[float]) -> str:
+    """Right direct answers (colloquial, edits) and hard negatives answered at each answer band."""
+    rows = []
+    for band in bands:
+        row: list[object] = [f"{band:g}"]
+        for kind in ("colloquial", "edit", "hardneg"):
+            mine = [(ok, s) for k, ok, s in tops if k == kind]
+            hit = sum(s >= band and (ok or kind == "hardneg") for ok, s in mine)
+            row.append(hit / max(len(mine), 1))
+        rows.append(row)
+    return table(["answer band", "colloquial right answer", "edit right answer", "hardneg answered"], rows)
 
 
 if __name__ == "__main__":

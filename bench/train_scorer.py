@@ -289,7 +289,7 @@ def main() -> None:
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--cache", help="saved matcher index (built and saved when missing)")
     ap.add_argument("--out", default=OUT)
-    ap.add_argument("--trees", type=int, default=120)
+    ap.add_argument("--trees", type=int, default=200)
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--perturb", type=int, default=3000, help="perturbed titles")
@@ -299,7 +299,7 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=3000, help="random titles of the small archive (0: none)")
     ap.add_argument("--conf-trees", type=int, default=100, help="trees of the confidence model")
     ap.add_argument("--conf-lr", type=float, default=0.05)
-    ap.add_argument("--max-neg", type=float, default=0.05,
+    ap.add_argument("--max-neg", type=float, default=0.04,
                     help="hard negatives answered at most (tune, out of fold; below the 8%% target: held-out margin)")
     ap.add_argument("--max-offtopic", type=float, default=0.02, help="off-topic answered at most (tune)")
     ap.add_argument("--report-only", action="store_true")

@@ -204,7 +204,7 @@ class ArchiveConfig(Section):
 class MatcherSettings(Section):
     """Matcher knobs (YAML ``matcher.<field>``); see docs/matcher.md."""
 
-    answer_threshold: Score = 91.0
+    answer_threshold: Score = 92.0
     suggest_threshold: Score = 25.0
     margin: Score = 0.0
     max_query_chars: int = Field(200, ge=10, le=2000)

@@ -245,6 +245,16 @@ def test_substitution_detection(m):
     assert subs("怎么提高结构化思维", "如何提升自己的结构化思维能力") == []  # a rephrasing
 
 
+def test_an_ime_typo_elsewhere_neither_hides_a_substitution_nor_makes_one(m):
+    subs = m._substitutions
+    # 谈练爱/关玉 are typos of 谈恋爱/关于: the swapped slots still stand between equal text
+    typed = "为什么电影电视剧里谈练爱的总是帅哥美女关玉普通人的爱情故事那么少"
+    title = "为什么电影电视剧里谈恋爱的总是年轻人关于中年人的爱情故事那么少"
+    assert subs(typed, title) == subs(typed.replace("练", "恋").replace("玉", "于"), title) != []
+    # a typo beside a dropped function character is still no substitution (晨跑时我所再地方 / 所在的地方)
+    assert subs("晨跑时我所再地方空气很差", "晨跑时我所在的地方空气很差") == []
+
+
 def test_swapped_number_costs_more_than_a_missing_one(m):
     swapped = dict(m.search("2024 LPL 夏季季后赛 EDG 不敌 TES，他们输在哪？", 3)).get("q10", 0.0)
     missing = dict(m.search("LPL 夏季季后赛 EDG 不敌 TES，他们输在哪？", 3)).get("q10", 0.0)

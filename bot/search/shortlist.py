@@ -220,8 +220,11 @@ class ShortlistScorer:
 
     def _substitutions(self, q: str, t: str) -> list[tuple[str, str]]:
         """Diff blocks of query vs title where a short query part stands in the slot of a different short
-        title part (后期/初期, 白/黑, 2022/2021, 她/跑男) with equal text around it; homophones (typos) are not."""
-        ops = Levenshtein.opcodes(q, t)
+        title part (后期/初期, 白/黑, 2022/2021, 她/跑男) with equal text around it; homophones (typos) are not.
+        Aligned by sound: an IME typo elsewhere in the query (谈练爱 for 谈恋爱) is equal text, so it neither
+        hides the slot's context nor lowers the equal share below ``SUB_MIN_EQUAL``."""
+        table = self._sound_table
+        ops = Levenshtein.opcodes(q.translate(table), t.translate(table))
         same = sum(op.src_end - op.src_start for op in ops if op.tag == "equal")
         if same < SUB_MIN_EQUAL * len(q):  # a rephrasing, not the same question with one slot changed
             return []
