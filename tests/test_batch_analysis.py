@@ -109,6 +109,32 @@ def test_batch_terms_equal_analyze_on_any_unicode(analyzer, shared, texts):
     _check(analyzer, shared, [analyzer.normalize(t) for t in texts])
 
 
+#: What the batch normaliser must keep line for line: newlines and other spaces inside a text, page
+#: markers, width and case forms, a ligature NFKC expands, combining marks, Traditional phrases, emoji.
+_NORM_CHARS = [*"第页一二3 \n\t\u3000\u00a0\u2028ＡaßﬁÅ\u0301臺灣軟體資訊？！。，：😀北京", "\u337b", "\ud800"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(st.text(alphabet=_NORM_CHARS, max_size=25), st.none()), max_size=8),
+       cap=st.sampled_from([3, 10, 200]))
+def test_normalize_many_equals_normalize_one_by_one(analyzer, texts, cap):
+    norm = analyzer.normalizer
+    assert norm.normalize_many(texts, max_chars=cap) == [norm.normalize(t, max_chars=cap) for t in texts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(st.text(max_size=30), max_size=6))
+def test_normalize_many_equals_normalize_on_any_unicode(analyzer, texts):
+    norm = analyzer.normalizer
+    assert norm.normalize_many(texts) == [norm.normalize(t) for t in texts]
+
+
+def test_normalize_many_on_titles_and_page_markers_split_by_a_newline(analyzer):
+    norm = analyzer.normalizer
+    texts = [*TITLES, "标题 第", "3页 另一个", "第 12 页", "臺灣的軟體 第二页", "a\nb 第\n3页"]
+    assert norm.normalize_many(texts, max_chars=12) == [norm.normalize(t, max_chars=12) for t in texts]
+
+
 @pytest.fixture(scope="module")
 def tok() -> jieba.Tokenizer:
     return Analyzer(extra_words=["abc", "python", "残叉网络"]).tokenizer

@@ -6,6 +6,7 @@ joined text, not as one object per title.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tempfile
@@ -20,6 +21,8 @@ from bot.search.segment import IndexData, blob, finish
 
 #: Documents per run.
 BATCH = 1 << 16
+#: Titles normalised at once (``Normalizer.normalize_many``).
+NORMALIZE_BATCH = 1 << 12
 #: ASCII words (with a letter, 2+ chars) that at least this many titles use are added to the tokenizer.
 ARCHIVE_WORD_MIN = 2
 _WORD_RE = re.compile(r"[a-z][a-z0-9]+|[0-9]+[a-z][a-z0-9]*")
@@ -242,16 +245,17 @@ def index_titles(
 ) -> IndexData:
     """Build from ``(key, title)`` pairs: normalise and collect archive words (pass 1), add ``first_words``
     and the archive words to ``analyzer``'s tokenizer, then analyse and index in batches (pass 2)."""
-    norm = analyzer.normalizer.normalize
+    norm = analyzer.normalizer.normalize_many
     kept = _Titles()
     kwords: dict[str, list[str]] = {}
-    for k, t in pairs:
-        key = str(k)
-        s = norm(t, max_chars=title_max_chars)
-        kept.append(key, s)
-        words = title_words(s)
-        if words:
-            kwords.setdefault(key, []).extend(sorted(words))
+    it = iter(pairs)
+    while chunk := list(itertools.islice(it, NORMALIZE_BATCH)):
+        for (k, _), s in zip(chunk, norm([t for _, t in chunk], max_chars=title_max_chars), strict=True):
+            key = str(k)
+            kept.append(key, s)
+            words = title_words(s)
+            if words:
+                kwords.setdefault(key, []).extend(sorted(words))
     words = archive_words(kwords)
     analyzer.add_words([*first_words, *words])
     if on_words is not None:

@@ -172,8 +172,14 @@ def update_index(
     kw = kwords_of(data)
     old_words = archive_words(kw)
     changed_set = {str(k) for k in changed}
-    norm = analyzer.normalizer.normalize
-    new_pairs = [(str(k), norm(t, max_chars=title_max_chars)) for k, t in titles_of(sorted(changed_set))]
+    normalizer = analyzer.normalizer
+
+    def normalized(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        got = list(pairs)
+        texts = normalizer.normalize_many([t for _, t in got], max_chars=title_max_chars)
+        return [(str(k), s) for (k, _), s in zip(got, texts, strict=True)]
+
+    new_pairs = normalized(titles_of(sorted(changed_set)))
     for key in changed_set:
         kw.pop(key, None)
     for key, s in new_pairs:
@@ -186,7 +192,7 @@ def update_index(
         analyzer = analyzer_with(words)
         more = affected_keys(data, set(words).symmetric_difference(old_words)) - changed_set
         if more:
-            new_pairs += [(str(k), norm(t, max_chars=title_max_chars)) for k, t in titles_of(sorted(more))]
+            new_pairs += normalized(titles_of(sorted(more)))
             new_pairs.sort(key=lambda p: p[0])  # stable: each key's titles keep their order
             changed_set |= more
 
