@@ -55,6 +55,12 @@ _LOW40 = (1 << 40) - 1
 CHUNK = 1 << 14
 
 
+def spans(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The indices ``starts[i] .. starts[i] + lens[i] - 1`` of every i, concatenated (int64)."""
+    first = np.cumsum(lens) - lens
+    return np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - first, lens)
+
+
 class TermBatch(NamedTuple):
     """Terms of a batch of texts: ``contents[i]`` is text i's content (``Analysis.content``; empty when
     it has none); ``doc``/``key`` list each distinct ``(text index, term key)`` once, ordered by text, then key."""
@@ -188,10 +194,8 @@ class BatchAnalyzer:
         ustart = np.frombuffer(self._ustart, dtype=np.int64)
         lo = ustart[tids]
         ulen = ustart[tids + 1] - lo
-        first = np.zeros(tids.shape[0] + 1, dtype=np.int64)
-        np.cumsum(ulen, out=first[1:])
-        uidx = np.arange(int(first[-1]), dtype=np.int64) + np.repeat(lo - first[:-1], ulen)
-        del lo, first
+        uidx = spans(lo, ulen)
+        del lo
         uc = np.frombuffer(self._uc, dtype=np.int64)[uidx]
         up = np.frombuffer(self._up, dtype=np.int64)[uidx]
         uk = np.frombuffer(self._uk, dtype=np.int8)[uidx].astype(bool)

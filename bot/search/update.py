@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable
 import numpy as np
 
 from bot.search.analysis import Analyzer
-from bot.search.batch import BatchAnalyzer
+from bot.search.batch import BatchAnalyzer, spans
 from bot.search.build import archive_words, kwords_blob, kwords_of, title_words
 from bot.search.segment import CHUNK, IndexData, finish
 
@@ -255,8 +255,7 @@ def update_index(
     texts = np.array(picked, dtype=np.int64)
     starts = np.searchsorted(batch.doc, texts, side="left")
     lens = np.searchsorted(batch.doc, texts, side="right") - starts
-    rows = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
-    dkeys = np.asarray(batch.key, dtype=np.int64)[rows]
+    dkeys = np.asarray(batch.key, dtype=np.int64)[spans(starts, lens)]
     ddocs = np.repeat(new_doc_pos, lens)
     order = np.lexsort((ddocs, dkeys))
     vocab, indptr, postings = _merge_postings(data, remap, dkeys[order], ddocs[order])
