@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=0, help="questions in the archive (default: count folders)")
     ap.add_argument("--per-dir", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--core", type=int, default=1)
+    ap.add_argument("--core", default="1", help="CPUs to pin the command to (taskset -c: 1, or 0,1)")
     ap.add_argument("--files-only", action="store_true", help="pass the changed files, not the folder")
     ap.add_argument("--profile", help="run the command under cProfile, writing the stats to this file")
     ap.add_argument("--start", action="store_true",

@@ -1,6 +1,8 @@
 """The archive store on both backends (SQLite, PostgreSQL): merging pages, stable ids, links, migrations."""
 
+import os
 import sqlite3
+import time
 
 import pytest
 
@@ -162,3 +164,56 @@ def test_only_stores_up_to_the_check_size_are_read_whole_on_open(tmp_path, monke
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match=str(bad)):
         Store.open(str(bad))
+
+
+def _wal_bytes(path) -> int:
+    wal = f"{path}-wal"
+    return os.path.getsize(wal) if os.path.exists(wal) else 0
+
+
+def _until(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_large_write_empties_its_write_ahead_log_without_closing_the_store(tmp_path, monkeypatch):
+    from bot.storage import sqlitedb
+
+    path = tmp_path / "archive.db"
+    small = Store.open(str(path))
+    put(small, make_page("小的写入?", 1), "/small.txt")
+    assert _wal_bytes(path) > 0  # under the bound the log is SQLite's business, as before
+    small.close()
+    monkeypatch.setattr(sqlitedb, "CHECKPOINT_BYTES", 1)  # every write counts as large
+    store = Store.open(str(path))
+    qid = put(store, make_page("大的写入?", 1, [("a", "回答" * 2000)]), "/large.txt")
+    assert _until(lambda: _wal_bytes(path) == 0)  # copied back into the file and the log truncated
+    assert store.get(qid).answers[0].text.startswith("回答")
+    with sqlite3.connect(path) as other:  # another process sees the write in the file itself
+        assert other.execute("SELECT count(*) FROM questions").fetchone() == (2,)
+    store.close()
+
+
+def test_a_failed_background_checkpoint_loses_no_write(tmp_path, monkeypatch, caplog):
+    from bot.storage import sqlitedb
+
+    monkeypatch.setattr(sqlitedb, "CHECKPOINT_BYTES", 1)
+    real_connect = sqlite3.connect
+    store = Store.open(str(tmp_path / "archive.db"))
+
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlitedb.sqlite3, "connect", refuse)  # the checkpoint's own connection fails
+    with caplog.at_level("WARNING", logger="bot.storage"):
+        qid = put(store, make_page("检查点失败?", 1, [("a", "还在。")]), "/a.txt")
+        store.close()  # waits for the checkpoint thread
+    monkeypatch.setattr(sqlitedb.sqlite3, "connect", real_connect)
+    assert "checkpoint of the write-ahead log failed" in caplog.text
+    reopened = Store.open(str(tmp_path / "archive.db"))
+    assert reopened.get(qid).answers[0].text == "还在。"
+    reopened.close()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bot.archive.ids import legacy_question_id, question_id, title_key
 from bot.archive.parse import Page
 from bot.models import Answer, Link, Question
-from bot.storage.sqlitedb import StoreError, open_db, transaction
+from bot.storage.sqlitedb import BackgroundCheckpoint, StoreError, open_db, transaction
 from bot.storage.store_schema import MIGRATIONS
 
 __all__ = ["Counts", "Store", "StoreError"]
@@ -42,6 +42,7 @@ class Store:
         self.path = path
         self._changed: set[str] | None = None
         self._pending: dict[str, None] | None = None
+        self._checkpoint = BackgroundCheckpoint(conn, path)
 
     # -- change tracking (for incremental index updates) -----------------------------------
 
@@ -99,6 +100,7 @@ class Store:
         return cls(open_db(path, MIGRATIONS, what="archive store", create=create), path)
 
     def close(self) -> None:
+        self._checkpoint.wait()
         self._db.close()
 
     @property
@@ -112,10 +114,11 @@ class Store:
         """One atomic write: everything inside commits together or not at all.
 
         SQLite failures (a read-only file, a full disk, a damaged file) become :class:`StoreError`
-        naming the file.
+        naming the file.  A large write's checkpoint runs in a thread after the commit
+        (:class:`BackgroundCheckpoint`); :meth:`close` waits for it.
         """
         try:
-            with transaction(self._db):
+            with self._checkpoint.deferred(), transaction(self._db):
                 yield
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot write the archive store ({exc})") from None
