@@ -23,6 +23,7 @@ answered at most ``--max-neg`` of the time.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pickle
@@ -38,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bot.matcher import Matcher, MatcherSettings
 from bot.search.features import FEATURES
-from bot.search.scorer import CONFIDENCE_FEATURES, confidence_rows
+from bot.search.scorer import RANK_FEATURES, confidence_features, confidence_rows, with_shortlist
 
 
 def _default_data() -> str:
@@ -196,6 +197,13 @@ def featurize(m: Matcher, rows: list[tuple[str, str, str]]) -> tuple[np.ndarray,
     return np.array(xs, dtype=np.float64), np.array(ys), np.array(qi), info
 
 
+def per_shortlist(x: np.ndarray, qi: np.ndarray, n_queries: int) -> np.ndarray:
+    """The rows with the shortlist features of their query's candidates (rows grouped by query, in order)."""
+    starts = np.searchsorted(qi, np.arange(n_queries + 1)).tolist()
+    parts = [with_shortlist(x[a:b]) for a, b in itertools.pairwise(starts) if b > a]
+    return np.vstack(parts) if parts else np.zeros((0, len(RANK_FEATURES)))
+
+
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, args: argparse.Namespace):
     from sklearn.ensemble import GradientBoostingClassifier
 
@@ -302,6 +310,8 @@ def main() -> None:
     ap.add_argument("--max-neg", type=float, default=0.04,
                     help="hard negatives answered at most (tune, out of fold; below the 8%% target: held-out margin)")
     ap.add_argument("--max-offtopic", type=float, default=0.02, help="off-topic answered at most (tune)")
+    ap.add_argument("--shortlist", action="store_true",
+                    help="with the shortlist features (scorer.SHORTLIST_FEATURES; tried, not shipped: docs/matcher.md)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--features", help="pickle of the computed features (reused when present)")
     args = ap.parse_args()
@@ -338,6 +348,9 @@ def main() -> None:
             with open(args.features, "wb") as f:
                 pickle.dump((x, y, qi, info), f)
     rows_all = info  # one entry per query (both archives)
+    names = RANK_FEATURES if args.shortlist else FEATURES
+    if args.shortlist:
+        x = per_shortlist(x, qi, len(rows_all))
     print(f"{len(rows_all)} queries, {x.shape[0]} candidate rows in {time.time() - t0:.1f} s", file=sys.stderr)
     # weights: every query counts the same, real tune queries twice a perturbation
     counts = np.bincount(qi, minlength=len(rows_all)).astype(np.float64)
@@ -411,11 +424,11 @@ def main() -> None:
         "bands": {"answer": answer, "margin": margin, "suggest": suggest},
         "meta": {"trained_on": "tune splits of queries_human.tsv/queries_edits.tsv + perturbed titles",
                  "queries": len(rows_all), "rows": int(x.shape[0]), "seed": 7},
-        "ranker": {"features": list(FEATURES), "depth": args.depth, "learning_rate": args.lr,
+        "ranker": {"features": list(names), "depth": args.depth, "learning_rate": args.lr,
                    **export(ranker, args.depth)},
-        "relevance": {"features": list(FEATURES), "depth": args.depth, "learning_rate": args.lr,
+        "relevance": {"features": list(names), "depth": args.depth, "learning_rate": args.lr,
                       **export(relevance, args.depth)},
-        "confidence": {"features": list(CONFIDENCE_FEATURES), "depth": args.depth,
+        "confidence": {"features": list(confidence_features(names)), "depth": args.depth,
                        "learning_rate": args.conf_lr, **export(confidence, args.depth)},
     }
     with open(args.out, "w", encoding="utf-8") as f:  # one tree per line: reviewable diffs

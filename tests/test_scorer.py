@@ -7,7 +7,16 @@ import pytest
 
 from bot.config import MatcherSettings
 from bot.search.features import FEATURES
-from bot.search.scorer import CONFIDENCE_FEATURES, Scorer, Trees, confidence_rows
+from bot.search.scorer import (
+    CONFIDENCE_FEATURES,
+    RANK_FEATURES,
+    RELATIVE,
+    Scorer,
+    Trees,
+    confidence_features,
+    confidence_rows,
+    with_shortlist,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +32,8 @@ def _row(**values: float) -> np.ndarray:
 
 
 def test_shipped_parameter_file_loads_with_the_matchers_features(scorer):
-    assert scorer.ranker.features == FEATURES and scorer.confidence.features == CONFIDENCE_FEATURES
+    assert scorer.ranker.features in (FEATURES, RANK_FEATURES)
+    assert scorer.confidence.features == confidence_features(scorer.ranker.features)
     assert scorer.ranker.feature.shape[0] > 0 and scorer.confidence.feature.shape[0] > 0
     assert 0 < scorer.bands["answer"] <= 100
 
@@ -39,7 +49,7 @@ def test_probabilities_are_in_range_and_monotone_in_coverage(scorer):
                        conf_lead=c, rare_coverage=1.0) for c in covs])
     order, conf = scorer.score(x)
     assert np.all((conf >= 0) & (conf <= 1))
-    p = scorer.ranker.probability(x)
+    p = scorer.ranker.probability(scorer.rows(x))
     assert np.all((p >= 0) & (p <= 1))
     assert p[-1] > p[0] + 0.3  # a title covering the query fully beats one sharing nothing
     assert order[0] >= len(covs) - 3  # among the best-covered rows
@@ -48,8 +58,9 @@ def test_probabilities_are_in_range_and_monotone_in_coverage(scorer):
 def test_contributions_add_up_to_the_log_odds(scorer):
     x = _row(rank_score=0.8, confidence=0.8, qcov=0.9, tcov=0.7, fuzz_set=0.9, fuzz_partial=0.9,
              fuzz_ratio=0.7, query_weight=5.0, query_words=4.0, lead=0.3, conf_lead=0.3, rare_coverage=1.0)
+    x = scorer.rows(x)[0]
     base, contribs = scorer.ranker.contributions(x)
-    assert [c.feature for c in contribs] == list(FEATURES)
+    assert [c.feature for c in contribs] == list(scorer.ranker.features)
     assert base + sum(c.logit for c in contribs) == pytest.approx(float(scorer.ranker.logit(x)[0]), abs=1e-9)
 
 
@@ -75,9 +86,10 @@ def test_a_tiny_hand_made_tree_routes_left_and_right():
     assert p[0] < 0.5 < p[1]
 
 
-def _one_split(feature: str, names: tuple[str, ...] = FEATURES, left: float = -2.0, right: float = 2.0) -> dict:
+def _one_split(feature: str, names: tuple[str, ...] = FEATURES, left: float = -2.0, right: float = 2.0,
+               threshold: float = 0.5) -> dict:
     return {"features": list(names), "depth": 1, "base": 0.0, "learning_rate": 1.0,
-            "trees": [{"feature": [names.index(feature)], "threshold": [0.5], "value": [0.0, left, right]}]}
+            "trees": [{"feature": [names.index(feature)], "threshold": [threshold], "value": [0.0, left, right]}]}
 
 
 def test_the_ranker_orders_and_the_relevance_model_feeds_the_confidence():
@@ -94,3 +106,25 @@ def test_without_a_relevance_model_the_rankers_probabilities_stand_in():
     scorer = Scorer({"ranker": _one_split("qcov"), "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
     order, conf = scorer.score(np.array([_row(qcov=0.2), _row(qcov=0.9)]))
     assert order.tolist() == [1, 0] and conf[0] > 0.5 > conf[1]
+
+
+def test_shortlist_features_give_each_candidate_its_distance_from_the_best_other():
+    x = np.array([_row(bm25=2.0, qcov=0.5), _row(bm25=5.0, qcov=0.5), _row(bm25=3.0, qcov=0.5)])
+    rows = with_shortlist(x)
+    assert rows.shape == (3, len(RANK_FEATURES)) and np.array_equal(rows[:, : len(FEATURES)], x)
+    vs_best, in_range = RANK_FEATURES.index("bm25_vs_best"), RANK_FEATURES.index("bm25_in_range")
+    assert rows[:, vs_best].tolist() == [-3.0, 2.0, -2.0]  # the best one: its lead over the runner-up
+    assert rows[:, in_range].tolist() == pytest.approx([0.0, 1.0, 1 / 3])
+    tie, tie_place = RANK_FEATURES.index("qcov_vs_best"), RANK_FEATURES.index("qcov_in_range")
+    assert rows[:, tie].tolist() == [0.0, 0.0, 0.0] and rows[:, tie_place].tolist() == [1.0, 1.0, 1.0]
+    alone = with_shortlist(x[:1])  # a one-title shortlist (a tiny archive): at the top, nobody ahead
+    assert alone[0, vs_best] == 0.0 and alone[0, in_range] == 1.0
+    assert set(RELATIVE) <= set(FEATURES)
+    assert with_shortlist(np.zeros((0, len(FEATURES)))).shape == (0, len(RANK_FEATURES))
+
+
+def test_a_ranker_on_shortlist_features_prefers_the_candidate_ahead_of_the_others():
+    scorer = Scorer({"ranker": _one_split("qcov_vs_best", RANK_FEATURES, threshold=0.0),
+                     "confidence": _one_split("relevance_p", confidence_features(RANK_FEATURES))})
+    order, conf = scorer.score(np.array([_row(qcov=0.3), _row(qcov=0.8), _row(qcov=0.5)]))
+    assert scorer.relative and order.tolist()[0] == 1 and conf[0] > 0.5

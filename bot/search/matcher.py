@@ -302,7 +302,7 @@ class Matcher(ShortlistScorer):
         pos = next((i for i, c in enumerate(cands) if c.title == t_content), None)
         if pos is None:
             return None
-        x = np.array([c.features for c in cands])
+        x = self._scorer.rows(np.array([c.features for c in cands]))
         p = self._scorer.ranker.probability(x)
         order = np.array([pos, *(i for i in np.argsort(-p, kind="stable").tolist() if i != pos)])
         row = confidence_rows(x[order], self._scorer.relevance_of(x, p)[order])[0]

@@ -1,6 +1,11 @@
 """The learned ranking and confidence: small gradient-boosted trees over
 :data:`bot.search.features.FEATURES`, evaluated with numpy (no scikit-learn at runtime).
 
+A parameter file may have the ranker and the relevance model also read some features *relative to the
+shortlist* (:data:`SHORTLIST_FEATURES`): how far a candidate is from the best other one, and where it sits
+between the shortlist's lowest and highest value, so a model that scores one candidate at a time sees the
+competition (``train_scorer.py --shortlist``; the shipped file has none: docs/matcher.md says why).
+
 The parameter file (``scorer_params.json``, written by ``bench/train_scorer.py``) holds three ensembles
 (``ranker``, ``relevance`` and ``confidence``) of complete binary trees of one depth: per tree the split feature and
 threshold of each internal node (breadth first; go left when ``x <= threshold``) and the value of every
@@ -20,8 +25,41 @@ import numpy as np
 
 from bot.search.features import FEATURES
 
-#: Inputs of the confidence model: the candidate's features and the ranker's view of the shortlist.
-CONFIDENCE_FEATURES: tuple[str, ...] = (*FEATURES, "relevance_p", "relevance_lead", "candidates")
+#: Features also read relative to the shortlist (:func:`with_shortlist`).
+RELATIVE: tuple[str, ...] = (
+    "bm25", "word_qcov", "word_tcov", "char_qcov", "char_tcov", "qcov", "tcov", "fuzz_ratio", "lcs_ratio",
+    "fuzz_set", "fuzz_partial", "q_unmatched", "t_unmatched", "rare_coverage", "longest_block", "q_unmatched_max",
+)
+#: Per feature of :data:`RELATIVE`: the value minus the best other candidate's, then its place between the
+#: shortlist's lowest and highest value (0..1; 1 when they are equal).
+SHORTLIST_FEATURES: tuple[str, ...] = (*(f"{f}_vs_best" for f in RELATIVE), *(f"{f}_in_range" for f in RELATIVE))
+#: Inputs of a ranker and a relevance model fitted with the shortlist features.
+RANK_FEATURES: tuple[str, ...] = (*FEATURES, *SHORTLIST_FEATURES)
+_RELATIVE_INDEX = np.array([FEATURES.index(f) for f in RELATIVE], dtype=np.int64)
+
+
+def confidence_features(rank_features: tuple[str, ...]) -> tuple[str, ...]:
+    """Inputs of the confidence model: the candidate's ranking features and the relevance view of the shortlist."""
+    return (*rank_features, "relevance_p", "relevance_lead", "candidates")
+
+
+#: Inputs of the confidence model over :data:`FEATURES` alone (the shipped file).
+CONFIDENCE_FEATURES: tuple[str, ...] = confidence_features(FEATURES)
+
+
+def with_shortlist(x: np.ndarray) -> np.ndarray:
+    """A shortlist's :data:`FEATURES` rows (one per candidate) with :data:`SHORTLIST_FEATURES` appended."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    g = x[:, _RELATIVE_INDEX]
+    if g.shape[0] == 0:
+        return np.zeros((0, len(RANK_FEATURES)))
+    high, low = g.max(axis=0), g.min(axis=0)
+    second = np.sort(g, axis=0)[-2] if g.shape[0] > 1 else high
+    best_other = np.where(g == high, second, high)  # for the best row, the runner-up's value
+    spread = high - low
+    # a tie (one candidate, or all equal) is the top of the range: nobody is ahead of anyone
+    place = np.where(spread > 0, (g - low) / np.where(spread > 0, spread, 1.0), 1.0)
+    return np.hstack([x, g - best_other, place])
 
 PARAMS_FILE = "scorer_params.json"
 
@@ -106,7 +144,8 @@ def _leaf_table(depth: int) -> np.ndarray:
 
 
 class Scorer:
-    """Three small models over a shortlist's :data:`FEATURES`: the *ranker* orders it (trained on queries whose
+    """Three small models over a shortlist's :data:`FEATURES` (with :data:`SHORTLIST_FEATURES` when the file
+    was fitted with them): the *ranker* orders it (trained on queries whose
     shortlist holds the question meant: which one is it?); the *relevance* model gives each candidate the
     probability that it is the question meant (trained on every query, those with no right candidate
     too); the *confidence* model estimates the probability that the top candidate is right, from its features
@@ -114,9 +153,11 @@ class Scorer:
     relevance model uses the ranker's probabilities for it."""
 
     def __init__(self, params: dict) -> None:
-        self.ranker = Trees(params["ranker"], FEATURES)
-        self.relevance = Trees(params["relevance"], FEATURES) if "relevance" in params else self.ranker
-        self.confidence = Trees(params["confidence"], CONFIDENCE_FEATURES)
+        self.relative = tuple(params["ranker"]["features"]) != FEATURES
+        names = RANK_FEATURES if self.relative else FEATURES
+        self.ranker = Trees(params["ranker"], names)
+        self.relevance = Trees(params["relevance"], names) if "relevance" in params else self.ranker
+        self.confidence = Trees(params["confidence"], confidence_features(names))
         self.bands: dict[str, float] = {k: float(v) for k, v in params.get("bands", {}).items()}
         self.meta: dict[str, object] = dict(params.get("meta", {}))
 
@@ -134,13 +175,17 @@ class Scorer:
         """``(order, confidences)`` for a shortlist's feature rows: the ranker's order (best first) and,
         in that order, each candidate's confidence (0..1) as if it were the top hit (the first ``k``
         candidates only, when ``k`` is given)."""
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        x = self.rows(x)
         if x.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         p = self.ranker.probability(x)
         order = np.lexsort((np.arange(p.shape[0]), -p))
         rows = confidence_rows(x[order], self.relevance_of(x, p)[order])
         return order, self.confidence.probability(rows if k is None else rows[:k])
+
+    def rows(self, x: np.ndarray) -> np.ndarray:
+        """The ranker's input for a shortlist's :data:`FEATURES` rows."""
+        return with_shortlist(x) if self.relative else np.atleast_2d(np.asarray(x, dtype=np.float64))
 
     def relevance_of(self, x: np.ndarray, ranker_p: np.ndarray) -> np.ndarray:
         """The relevance model's probabilities for ``x`` (``ranker_p`` when it is the ranker)."""
