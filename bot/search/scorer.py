@@ -61,6 +61,7 @@ def with_shortlist(x: np.ndarray) -> np.ndarray:
     place = np.where(spread > 0, (g - low) / np.where(spread > 0, spread, 1.0), 1.0)
     return np.hstack([x, g - best_other, place])
 
+
 PARAMS_FILE = "scorer_params.json"
 
 
