@@ -215,6 +215,16 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, args: argparse.Namespace):
     return gb
 
 
+def fit_all(tasks: list[tuple[np.ndarray, np.ndarray, np.ndarray, argparse.Namespace]], jobs: int) -> list:
+    """:func:`fit` of each ``(x, y, w, args)``, in ``jobs`` processes: the same models as one by one (every
+    fit is seeded), in about ``1 / jobs`` of the time."""
+    if jobs <= 1:
+        return [fit(*task) for task in tasks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=jobs)(delayed(fit)(*task) for task in tasks)
+
+
 def export(gb, depth: int) -> dict:
     """Complete trees of ``depth``: splits breadth first, node values (inner: weighted leaf means)."""
     trees = []
@@ -312,6 +322,7 @@ def main() -> None:
     ap.add_argument("--max-offtopic", type=float, default=0.02, help="off-topic answered at most (tune)")
     ap.add_argument("--shortlist", action="store_true",
                     help="with the shortlist features (scorer.SHORTLIST_FEATURES; tried, not shipped: docs/matcher.md)")
+    ap.add_argument("--jobs", type=int, default=1, help="processes fitting models at once (same models)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--features", help="pickle of the computed features (reused when present)")
     args = ap.parse_args()
@@ -365,11 +376,15 @@ def main() -> None:
     # order); the relevance model from every query (hard negatives teach it what a near miss looks like)
     ranked = (np.bincount(qi, weights=y, minlength=len(rows_all)) > 0)[qi]
     p_oof, r_oof = np.zeros(x.shape[0]), np.zeros(x.shape[0])
+    tasks = []
     for f in range(5):
-        tr, te = fold_of[qi] != f, fold_of[qi] == f
-        p_oof[te] = fit(x[tr & ranked], y[tr & ranked], w[tr & ranked], args).predict_proba(
-            x[te].astype(np.float32))[:, 1]
-        r_oof[te] = fit(x[tr], y[tr], w[tr], args).predict_proba(x[te].astype(np.float32))[:, 1]
+        tr = fold_of[qi] != f
+        tasks += [(x[tr & ranked], y[tr & ranked], w[tr & ranked], args), (x[tr], y[tr], w[tr], args)]
+    models = fit_all(tasks, args.jobs)
+    for f in range(5):
+        te = fold_of[qi] == f
+        p_oof[te] = models[2 * f].predict_proba(x[te].astype(np.float32))[:, 1]
+        r_oof[te] = models[2 * f + 1].predict_proba(x[te].astype(np.float32))[:, 1]
     # stage 2, the confidence: one row per query (its top), trained on out-of-fold ranker/relevance outputs
     s2 = stage2(x, y, qi, p_oof, r_oof, len(rows_all))
     qn = np.array([n for n, _r, _y in s2])
@@ -380,9 +395,9 @@ def main() -> None:
     args2 = argparse.Namespace(trees=args.conf_trees, depth=args.depth, lr=args.conf_lr)
     c1, c2 = np.zeros(len(qn)), np.zeros(len(qn))
     fold2 = fold_of[qn]
-    for f in range(5):
-        tr, te = fold2 != f, fold2 == f
-        model = fit(x2[tr], y2[tr], w2[tr], args2)
+    models = fit_all([(x2[fold2 != f], y2[fold2 != f], w2[fold2 != f], args2) for f in range(5)], args.jobs)
+    for f, model in enumerate(models):
+        te = fold2 == f
         c1[te] = model.predict_proba(x2[te].astype(np.float32))[:, 1]
         c2[te] = model.predict_proba(x2b[te].astype(np.float32))[:, 1]
     dec = decisions(c1, c2, y2, qn, len(rows_all))
@@ -417,9 +432,8 @@ def main() -> None:
               f" dym {c['dym']:.3f}")
     if args.report_only:
         return
-    ranker = fit(x[ranked], y[ranked], w[ranked], args)
-    relevance = fit(x, y, w, args)
-    confidence = fit(x2, y2, w2, args2)
+    ranker, relevance, confidence = fit_all(
+        [(x[ranked], y[ranked], w[ranked], args), (x, y, w, args), (x2, y2, w2, args2)], args.jobs)
     params = {
         "bands": {"answer": answer, "margin": margin, "suggest": suggest},
         "meta": {"trained_on": "tune splits of queries_human.tsv/queries_edits.tsv + perturbed titles",
