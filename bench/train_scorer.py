@@ -197,9 +197,14 @@ def featurize(m: Matcher, rows: list[tuple[str, str, str]]) -> tuple[np.ndarray,
     return np.array(xs, dtype=np.float64), np.array(ys), np.array(qi), info
 
 
+def query_starts(qi: np.ndarray, n_queries: int) -> np.ndarray:
+    """Where each query's candidate rows start (rows grouped by query, in order), and the end: n_queries + 1."""
+    return np.searchsorted(qi, np.arange(n_queries + 1))
+
+
 def per_shortlist(x: np.ndarray, qi: np.ndarray, n_queries: int) -> np.ndarray:
     """The rows with the shortlist features of their query's candidates (rows grouped by query, in order)."""
-    starts = np.searchsorted(qi, np.arange(n_queries + 1)).tolist()
+    starts = query_starts(qi, n_queries).tolist()
     parts = [with_shortlist(x[a:b]) for a, b in itertools.pairwise(starts) if b > a]
     return np.vstack(parts) if parts else np.zeros((0, len(RANK_FEATURES)))
 
@@ -270,7 +275,7 @@ def stage2(x: np.ndarray, y: np.ndarray, qi: np.ndarray, p: np.ndarray, r: np.nd
     """Per query with candidates: its index, the confidence rows of its candidates in ranker order
     (``p``; row 0: the top) with their relevance ``r``, and whether the top is right."""
     out = []
-    starts = np.searchsorted(qi, np.arange(n_queries + 1))
+    starts = query_starts(qi, n_queries)
     for n in range(n_queries):
         a, b = starts[n], starts[n + 1]
         if a == b:
