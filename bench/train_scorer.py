@@ -11,7 +11,12 @@ Training data (never a ``held`` line):
   a title with a number or its rarest word swapped for another (a hard negative: the original title is
   among the candidates and is wrong);
 * IME typos of the tune lines, seeded: a character replaced by a common one of the same pinyin, as a
-  pinyin keyboard offers it (``--typos`` of the lines, same label; a copy shares its line's fold).
+  pinyin keyboard offers it (``--typos`` of the lines, same label; a copy shares its line's fold);
+* ``--clauses``: the first clause of titles of several clauses (positive: people type the start of a long
+  question);
+* every query again against a small archive (``--small`` random titles plus those the queries are about)
+  and, for ``--tiny`` of them, against tiny archives of a few dozen titles (shortlists of one to a few
+  candidates, as in an owner's first test).
 
 Each query's candidates (``Matcher.candidates``, the rerank shortlist) become rows labelled 1 when the
 candidate is the target.  Model: scikit-learn GradientBoostingClassifier, depth 3, exported as complete
@@ -56,6 +61,7 @@ DEFAULT_DATA = _default_data()
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bot", "search", "scorer_params.json")
 FRAMES = ("如何看待", "如何评价", "怎么看待", "怎样看待", "为什么", "怎么办", "有哪些", "是什么", "吗", "如何", "怎么")
 _NUM_RE = re.compile(r"[0-9]+|[一二三四五六七八九十百]+")
+_CLAUSE_RE = re.compile(r"[，,？?！!；;：:。]+")
 
 
 def load(data: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]], set[str]]:
@@ -107,6 +113,46 @@ def perturb(items: list[tuple[str, str]], m: Matcher, n: int, seed: int = 7) -> 
             if new == rare or new in title:
                 continue
             out.append((title.replace(rare, new, 1), "-1", "n_word"))
+    return out
+
+
+def clause_rows(items: list[tuple[str, str]], n: int, seed: int = 8) -> list[tuple[str, str, str]]:
+    """Seeded positives ``(first clause, key, "p_clause")``: the first clause of a title of several, as people
+    type the start of a long question (at least 4 characters, the rest of the title dropped)."""
+    rng = random.Random(seed)
+    out: list[tuple[str, str, str]] = []
+    for key, title in rng.sample(items, min(len(items), 10 * n)):
+        if len(out) >= n:
+            break
+        parts = [p for p in _CLAUSE_RE.split(title) if p.strip()]
+        if len(parts) >= 2 and len(parts[0].strip()) >= 4:
+            out.append((parts[0].strip(), key, "p_clause"))
+    return out
+
+
+def tiny_archives(
+    items: list[tuple[str, str]], rows: list[tuple[str, str, str]], info: list, share: float,
+    group: int = 12, others: int = 8, absent_share: float = 0.5, seed: int = 12,
+) -> list[tuple[list[tuple[str, str]], list[int]]]:
+    """Seeded tiny archives for a ``share`` of the rows: ``(titles, rows asked of them)``.  Each group of
+    ``group`` rows gets an archive of their targets (each left out with ``absent_share``), the top candidate
+    each had in the big archive (``info``: the near miss that makes a negative hard) and ``others`` random
+    titles, a few dozen questions in all: shortlists of one to a few titles, as in an archive owner's first
+    test."""
+    rng = random.Random(seed)
+    title_of = dict(items)
+    picked = [n for n in range(len(rows)) if rng.random() < share]
+    rng.shuffle(picked)
+    out = []
+    for a in range(0, len(picked), group):
+        part = sorted(picked[a:a + group])
+        keys = {rows[n][1] for n in part} | {info[n][2][0] for n in part if info[n][2]}
+        # half the questions asked are not in the archive (as most of what people ask a tiny archive):
+        # their targets left out, their near misses kept
+        absent = {rows[n][1] for n in part if rng.random() < absent_share}
+        keys = [k for k in sorted(keys - absent) if k in title_of]
+        titles = [(k, title_of[k]) for k in keys] + rng.sample(items, others)
+        out.append((list(dict(titles).items()), part))
     return out
 
 
@@ -320,6 +366,9 @@ def main() -> None:
                     help="share of the tune lines also trained with IME typos (0.5 was tried: see docs/matcher.md)")
     ap.add_argument("--keywords", type=float, default=0.5, help="share of the tune lines also trained as bare keywords")
     ap.add_argument("--small", type=int, default=3000, help="random titles of the small archive (0: none)")
+    ap.add_argument("--clauses", type=int, default=0, help="first clauses of titles (positives)")
+    ap.add_argument("--tiny", type=float, default=0.0,
+                    help="share of the queries also asked of tiny archives (a few dozen titles each)")
     ap.add_argument("--conf-trees", type=int, default=100, help="trees of the confidence model")
     ap.add_argument("--conf-lr", type=float, default=0.05)
     ap.add_argument("--max-neg", type=float, default=0.04,
@@ -339,15 +388,17 @@ def main() -> None:
     print(f"matcher ready in {time.time() - t0:.1f} s ({len(items)} titles)", file=sys.stderr)
     typos = typo_rows(rows, args.typos) if args.typos > 0 else []
     typos += keyword_rows(rows, args.keywords) if args.keywords > 0 else []
-    rows_big = rows + perturb(items, m, args.perturb)
+    rows_big = rows + perturb(items, m, args.perturb) + (clause_rows(items, args.clauses) if args.clauses else [])
     source = list(range(len(rows_big))) + [n for n, _row in typos]  # a copy shares its line's fold
     rows_big += [row for _n, row in typos]
     t0 = time.time()
     if args.features and os.path.exists(args.features):
         with open(args.features, "rb") as f:
-            x, y, qi, info = pickle.load(f)
+            x, y, qi, info, src = pickle.load(f)
     else:
         x, y, qi, info = featurize(m, rows_big)
+        src = list(source)  # per query: the line whose fold it shares
+        big_info = info
         if args.small:
             # the same queries against a small archive (the titles they are about + random others), so
             # the model also knows archives of a few thousand questions
@@ -358,12 +409,23 @@ def main() -> None:
             ms = Matcher.from_titles(small, settings=settings)
             xs, ys, qs, infos = featurize(ms, rows_big)
             x, y = np.concatenate([x, xs]), np.concatenate([y, ys])
-            qi = np.concatenate([qi, qs + len(rows_big)])
+            qi = np.concatenate([qi, qs + len(info)])
             info = info + [(f"{k}@small", t, keys) for k, t, keys in infos]
+            src += source
+        if args.tiny:
+            # some queries again against tiny archives (shortlists of one to a few titles)
+            archives = tiny_archives(items, rows_big, big_info, args.tiny)
+            for titles, asked in archives:
+                mt = Matcher.from_titles(titles, settings=settings)
+                xs, ys, qs, infos = featurize(mt, [rows_big[n] for n in asked])
+                x, y = np.concatenate([x, xs.reshape(-1, x.shape[1])]), np.concatenate([y, ys])
+                qi = np.concatenate([qi, qs + len(info)])
+                info = info + [(f"{k}@tiny", t, keys) for k, t, keys in infos]
+                src += [source[n] for n in asked]
         if args.features:
             with open(args.features, "wb") as f:
-                pickle.dump((x, y, qi, info), f)
-    rows_all = info  # one entry per query (both archives)
+                pickle.dump((x, y, qi, info, src), f)
+    rows_all = info  # one entry per query (every archive)
     names = RANK_FEATURES if args.shortlist else FEATURES
     if args.shortlist:
         x = per_shortlist(x, qi, len(rows_all))
@@ -371,12 +433,12 @@ def main() -> None:
     # weights: every query counts the same, real tune queries twice a perturbation
     counts = np.bincount(qi, minlength=len(rows_all)).astype(np.float64)
     real = np.array([0 if info[n][0].startswith(("p_", "n_")) else 1 for n in range(len(rows_all))])
-    big = np.array([0 if info[n][0].endswith("@small") else 1 for n in range(len(rows_all))])
+    big = np.array([0 if "@" in info[n][0] else 1 for n in range(len(rows_all))])
     w = (1.0 + real[qi]) / np.maximum(counts[qi], 1.0) * 10.0
 
     # stage 1, the ranker: out-of-fold probabilities (5 folds grouped by query) feed stage 2
-    n_big = int(big.sum())  # a query, its typo copy and their small-archive copies share a fold
-    fold_of = np.random.default_rng(0).integers(0, 5, size=n_big)[np.array(source)[np.arange(len(rows_all)) % n_big]]
+    # a query and its copies (typos, keywords, the small and tiny archives) share a fold
+    fold_of = np.random.default_rng(0).integers(0, 5, size=int(big.sum()))[np.array(src)]
     # the ranker learns from the queries whose shortlist holds the right title (the others have nothing to
     # order); the relevance model from every query (hard negatives teach it what a near miss looks like)
     ranked = (np.bincount(qi, weights=y, minlength=len(rows_all)) > 0)[qi]

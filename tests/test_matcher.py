@@ -99,6 +99,16 @@ def test_not_in_archive_is_no_match(m):
     assert d.band is Band.NO_MATCH
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["最近有什么好看的电影", "明天北京的天气预报怎么样", "北京的房价还会涨吗", "中国的首都是哪里", "今天股市怎么样"],
+)
+def test_a_question_outside_a_tiny_archive_is_never_answered_directly(sample_matcher, text):
+    # in a 13-question archive a title sharing one common word is the whole shortlist: no competition,
+    # and still no answer
+    assert sample_matcher.decide(text).band is not Band.ANSWER
+
+
 def test_hard_negative_is_not_a_direct_answer(m):
     d = m.decide("大家觉得她好看吗")
     assert d.band is not Band.ANSWER

@@ -119,6 +119,8 @@ def test_shortlist_features_give_each_candidate_its_distance_from_the_best_other
     assert rows[:, tie].tolist() == [0.0, 0.0, 0.0] and rows[:, tie_place].tolist() == [1.0, 1.0, 1.0]
     alone = with_shortlist(x[:1])  # a one-title shortlist (a tiny archive): at the top, nobody ahead
     assert alone[0, vs_best] == 0.0 and alone[0, in_range] == 1.0
+    size = RANK_FEATURES.index("shortlist_size")  # ... which the shortlist's size tells apart from a tie
+    assert rows[:, size].tolist() == [3.0, 3.0, 3.0] and alone[0, size] == 1.0
     assert set(RELATIVE) <= set(FEATURES)
     assert with_shortlist(np.zeros((0, len(FEATURES)))).shape == (0, len(RANK_FEATURES))
 

@@ -31,8 +31,11 @@ RELATIVE: tuple[str, ...] = (
     "fuzz_set", "fuzz_partial", "q_unmatched", "t_unmatched", "rare_coverage", "longest_block", "q_unmatched_max",
 )
 #: Per feature of :data:`RELATIVE`: the value minus the best other candidate's, then its place between the
-#: shortlist's lowest and highest value (0..1; 1 when they are equal).
-SHORTLIST_FEATURES: tuple[str, ...] = (*(f"{f}_vs_best" for f in RELATIVE), *(f"{f}_in_range" for f in RELATIVE))
+#: shortlist's lowest and highest value (0..1; 1 when they are equal); and the shortlist's size (a tie in a
+#: shortlist of one title is no competition; in a shortlist of twenty it is).
+SHORTLIST_FEATURES: tuple[str, ...] = (
+    *(f"{f}_vs_best" for f in RELATIVE), *(f"{f}_in_range" for f in RELATIVE), "shortlist_size",
+)
 #: Inputs of a ranker and a relevance model fitted with the shortlist features.
 RANK_FEATURES: tuple[str, ...] = (*FEATURES, *SHORTLIST_FEATURES)
 _RELATIVE_INDEX = np.array([FEATURES.index(f) for f in RELATIVE], dtype=np.int64)
@@ -59,7 +62,7 @@ def with_shortlist(x: np.ndarray) -> np.ndarray:
     spread = high - low
     # a tie (one candidate, or all equal) is the top of the range: nobody is ahead of anyone
     place = np.where(spread > 0, (g - low) / np.where(spread > 0, spread, 1.0), 1.0)
-    return np.hstack([x, g - best_other, place])
+    return np.hstack([x, g - best_other, place, np.full((g.shape[0], 1), float(g.shape[0]))])
 
 
 PARAMS_FILE = "scorer_params.json"
