@@ -394,7 +394,10 @@ def main() -> None:
     t0 = time.time()
     if args.features and os.path.exists(args.features):
         with open(args.features, "rb") as f:
-            x, y, qi, info, src = pickle.load(f)
+            saved = pickle.load(f)
+        x, y, qi, info = saved[:4]
+        # per query, the line whose fold it shares (a file from before the tiny archives: its line's copies)
+        src = saved[4] if len(saved) > 4 else [source[n % len(source)] for n in range(len(info))]
     else:
         x, y, qi, info = featurize(m, rows_big)
         src = list(source)  # per query: the line whose fold it shares
