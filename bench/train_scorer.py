@@ -243,6 +243,39 @@ def featurize(m: Matcher, rows: list[tuple[str, str, str]]) -> tuple[np.ndarray,
     return np.array(xs, dtype=np.float64), np.array(ys), np.array(qi), info
 
 
+def featurize_archives(
+    m: Matcher, items: list[tuple[str, str]], rows: list[tuple[str, str, str]], source: list[int],
+    about: set[str], settings: MatcherSettings, small: int, tiny: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, list[int]]:
+    """:func:`featurize` of ``rows`` on the big archive ``m``, then again on a small archive (``small``
+    random titles plus those the rows are about: the model also knows archives of a few thousand
+    questions) and, for a share ``tiny`` of them, on tiny archives (:func:`tiny_archives`); plus, per query,
+    the line whose fold it shares (``source`` of its row)."""
+    xs, ys, qis, info, src = [], [], [], [], []
+
+    def ask(matcher: Matcher, asked: list[int], suffix: str) -> None:
+        x, y, qi, got = featurize(matcher, [rows[n] for n in asked])
+        xs.append(x.reshape(-1, len(FEATURES)))
+        ys.append(y)
+        qis.append(qi + len(info))
+        info.extend((f"{k}{suffix}", t, keys) for k, t, keys in got)
+        src.extend(source[n] for n in asked)
+
+    everyone = list(range(len(rows)))
+    ask(m, everyone, "")
+    big_info = list(info)
+    if small:
+        rng = random.Random(11)
+        keep = about | {t for _q, t, _k in rows}
+        titles = [it for it in items if it[0] in keep]
+        titles += rng.sample([it for it in items if it[0] not in keep], small)
+        ask(Matcher.from_titles(titles, settings=settings), everyone, "@small")
+    if tiny:
+        for titles, asked in tiny_archives(items, rows, big_info, tiny):
+            ask(Matcher.from_titles(titles, settings=settings), asked, "@tiny")
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(qis), info, src
+
+
 def query_starts(qi: np.ndarray, n_queries: int) -> np.ndarray:
     """Where each query's candidate rows start (rows grouped by query, in order), and the end: n_queries + 1."""
     return np.searchsorted(qi, np.arange(n_queries + 1))
@@ -399,32 +432,7 @@ def main() -> None:
         # per query, the line whose fold it shares (a file from before the tiny archives: its line's copies)
         src = saved[4] if len(saved) > 4 else [source[n % len(source)] for n in range(len(info))]
     else:
-        x, y, qi, info = featurize(m, rows_big)
-        src = list(source)  # per query: the line whose fold it shares
-        big_info = info
-        if args.small:
-            # the same queries against a small archive (the titles they are about + random others), so
-            # the model also knows archives of a few thousand questions
-            rng = random.Random(11)
-            keep = about | {t for _q, t, _k in rows_big}
-            small = [it for it in items if it[0] in keep]
-            small += rng.sample([it for it in items if it[0] not in keep], args.small)
-            ms = Matcher.from_titles(small, settings=settings)
-            xs, ys, qs, infos = featurize(ms, rows_big)
-            x, y = np.concatenate([x, xs]), np.concatenate([y, ys])
-            qi = np.concatenate([qi, qs + len(info)])
-            info = info + [(f"{k}@small", t, keys) for k, t, keys in infos]
-            src += source
-        if args.tiny:
-            # some queries again against tiny archives (shortlists of one to a few titles)
-            archives = tiny_archives(items, rows_big, big_info, args.tiny)
-            for titles, asked in archives:
-                mt = Matcher.from_titles(titles, settings=settings)
-                xs, ys, qs, infos = featurize(mt, [rows_big[n] for n in asked])
-                x, y = np.concatenate([x, xs.reshape(-1, x.shape[1])]), np.concatenate([y, ys])
-                qi = np.concatenate([qi, qs + len(info)])
-                info = info + [(f"{k}@tiny", t, keys) for k, t, keys in infos]
-                src += [source[n] for n in asked]
+        x, y, qi, info, src = featurize_archives(m, items, rows_big, source, about, settings, args.small, args.tiny)
         if args.features:
             with open(args.features, "wb") as f:
                 pickle.dump((x, y, qi, info, src), f)
