@@ -204,7 +204,7 @@ class ArchiveConfig(Section):
 class MatcherSettings(Section):
     """Matcher knobs (YAML ``matcher.<field>``); see docs/matcher.md."""
 
-    answer_threshold: Score = 92.0
+    answer_threshold: Score = 95.0
     suggest_threshold: Score = 25.0
     margin: Score = 0.0
     max_query_chars: int = Field(200, ge=10, le=2000)
@@ -223,6 +223,8 @@ class MatcherSettings(Section):
     junction_weight: float = Field(0.3, ge=0, le=1)
     #: highest confidence of a top hit with a one-slot substitution or another number than the query's
     substitution_cap: Score = 85.0
+    #: highest confidence of a top hit for a query of one bare term (a topic, not a question: suggest)
+    term_cap: Score = 85.0
     #: a bare term in at least this many titles, of at most ``topic_max_chars`` characters, is a TOPIC
     topic_min_titles: int = Field(5, ge=2)
     topic_max_chars: int = Field(6, ge=1, le=50)

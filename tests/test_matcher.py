@@ -109,6 +109,20 @@ def test_a_question_outside_a_tiny_archive_is_never_answered_directly(sample_mat
     assert sample_matcher.decide(text).band is not Band.ANSWER
 
 
+@pytest.mark.parametrize("text", ["咖啡", "深度学习", "残差", "注意力"])
+def test_a_bare_term_is_suggested_not_answered_with_the_one_question_holding_it(sample_matcher, text):
+    # one title of the sample holds each term; a word is a topic, not that title's question
+    d = sample_matcher.decide(text)
+    assert d.band is Band.DID_YOU_MEAN
+    assert d.hits[0].score <= sample_matcher.settings.term_cap
+
+
+def test_a_bare_term_that_is_a_whole_title_is_still_answered():
+    m = Matcher.from_titles([("a", "咖啡"), ("b", "喝咖啡伤身体吗"), ("c", "咖啡豆怎么保存")])
+    d = m.decide("咖啡")
+    assert d.band is Band.ANSWER and d.hits[0].key == "a"
+
+
 def test_hard_negative_is_not_a_direct_answer(m):
     d = m.decide("大家觉得她好看吗")
     assert d.band is not Band.ANSWER

@@ -33,7 +33,8 @@ def _row(**values: float) -> np.ndarray:
 
 def test_shipped_parameter_file_loads_with_the_matchers_features(scorer):
     assert scorer.ranker.features in (FEATURES, RANK_FEATURES)
-    assert scorer.confidence.features == confidence_features(scorer.ranker.features)
+    assert scorer.relevance.features in (FEATURES, RANK_FEATURES)
+    assert scorer.confidence.features == confidence_features(scorer.relevance.features)
     assert scorer.ranker.feature.shape[0] > 0 and scorer.confidence.feature.shape[0] > 0
     assert 0 < scorer.bands["answer"] <= 100
 
@@ -49,7 +50,7 @@ def test_probabilities_are_in_range_and_monotone_in_coverage(scorer):
                        conf_lead=c, rare_coverage=1.0) for c in covs])
     order, conf = scorer.score(x)
     assert np.all((conf >= 0) & (conf <= 1))
-    p = scorer.ranker.probability(scorer.rows(x))
+    p = scorer.ranker.probability(scorer.views(x)[scorer.ranker.features])
     assert np.all((p >= 0) & (p <= 1))
     assert p[-1] > p[0] + 0.3  # a title covering the query fully beats one sharing nothing
     assert order[0] >= len(covs) - 3  # among the best-covered rows
@@ -58,7 +59,7 @@ def test_probabilities_are_in_range_and_monotone_in_coverage(scorer):
 def test_contributions_add_up_to_the_log_odds(scorer):
     x = _row(rank_score=0.8, confidence=0.8, qcov=0.9, tcov=0.7, fuzz_set=0.9, fuzz_partial=0.9,
              fuzz_ratio=0.7, query_weight=5.0, query_words=4.0, lead=0.3, conf_lead=0.3, rare_coverage=1.0)
-    x = scorer.rows(x)[0]
+    x = scorer.views(x)[scorer.ranker.features][0]
     base, contribs = scorer.ranker.contributions(x)
     assert [c.feature for c in contribs] == list(scorer.ranker.features)
     assert base + sum(c.logit for c in contribs) == pytest.approx(float(scorer.ranker.logit(x)[0]), abs=1e-9)
@@ -76,6 +77,8 @@ def test_trees_refuse_a_file_for_other_features():
     params = {"features": ["a"], "depth": 1, "base": 0.0, "learning_rate": 0.1, "trees": []}
     with pytest.raises(ValueError):
         Trees(params, FEATURES)
+    with pytest.raises(ValueError, match="neither"):
+        Scorer({"ranker": params, "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
 
 
 def test_a_tiny_hand_made_tree_routes_left_and_right():
@@ -130,3 +133,23 @@ def test_a_ranker_on_shortlist_features_prefers_the_candidate_ahead_of_the_other
                      "confidence": _one_split("relevance_p", confidence_features(RANK_FEATURES))})
     order, conf = scorer.score(np.array([_row(qcov=0.3), _row(qcov=0.8), _row(qcov=0.5)]))
     assert scorer.relative and order.tolist()[0] == 1 and conf[0] > 0.5
+
+
+def test_a_ranker_on_shortlist_features_beside_an_absolute_relevance_model():
+    # the ranker reads the shortlist (qcov ahead of the others first); relevance and confidence read each
+    # candidate alone (tcov), so a shortlist of junk stays junk however far its best is ahead
+    scorer = Scorer({"ranker": _one_split("qcov_vs_best", RANK_FEATURES, threshold=0.0),
+                     "relevance": _one_split("tcov"),
+                     "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    assert scorer.relative and scorer.confidence.features == CONFIDENCE_FEATURES
+    order, conf = scorer.score(np.array([_row(qcov=0.3, tcov=0.1), _row(qcov=0.8, tcov=0.1)]))
+    assert order.tolist() == [1, 0] and conf[0] < 0.5
+    order, conf = scorer.score(np.array([_row(qcov=0.3, tcov=0.1), _row(qcov=0.8, tcov=0.9)]))
+    assert order.tolist() == [1, 0] and conf[0] > 0.5
+    views = scorer.views(np.array([_row(qcov=0.3)]))
+    assert views[FEATURES].shape == (1, len(FEATURES)) and views[RANK_FEATURES].shape == (1, len(RANK_FEATURES))
+
+
+def test_an_empty_shortlist_scores_nothing(scorer):
+    order, conf = scorer.score(np.zeros((0, len(FEATURES))))
+    assert order.shape == (0,) and conf.shape == (0,)

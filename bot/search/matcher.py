@@ -35,7 +35,7 @@ from bot.config import MatcherSettings
 from bot.models import Band, Decision, Hit
 from bot.search.analysis import Analyzer, word_key
 from bot.search.index import IndexData, index_titles, load_index, save_index, update_index
-from bot.search.scorer import Contribution, Scorer, confidence_rows
+from bot.search.scorer import Contribution, Scorer
 from bot.search.shortlist import (
     EXACT_CONFIDENCE,
     TITLE_MAX_CHARS,
@@ -187,6 +187,8 @@ class Matcher(ShortlistScorer):
             conf[0] = max(conf[0], EXACT_CONFIDENCE / 100.0)  # the title as typed, and only that one
         elif top[17] >= 1 or top[15] > 0:  # one slot swapped (四级/六级, 2023/2024): suggest, never answer
             conf[0] = min(conf[0], self.settings.substitution_cap / 100.0)
+        elif conf[0] > self.settings.term_cap / 100.0 and self._bare_term(self._an.normalizer.normalize(text)):
+            conf[0] = self.settings.term_cap / 100.0  # 咖啡, 深度学习: a topic, not the question of one title
         out: list[tuple[str, float]] = []
         for i, p in zip(order[:k].tolist(), conf[:k].tolist(), strict=False):
             sc = round(100.0 * p, 2)  # a lower-ranked hit never shows a higher score
@@ -302,14 +304,26 @@ class Matcher(ShortlistScorer):
         pos = next((i for i, c in enumerate(cands) if c.title == t_content), None)
         if pos is None:
             return None
-        x = self._scorer.rows(np.array([c.features for c in cands]))
-        p = self._scorer.ranker.probability(x)
+        scorer = self._scorer
+        views = scorer.views(np.array([c.features for c in cands]))
+        p = scorer.ranker.probability(views[scorer.ranker.features])
         order = np.array([pos, *(i for i in np.argsort(-p, kind="stable").tolist() if i != pos)])
-        row = confidence_rows(x[order], self._scorer.relevance_of(x, p)[order])[0]
-        base, contribs = self._scorer.confidence.contributions(row)
+        row = scorer.confidence_input(views, p, order)[0]
+        base, contribs = scorer.confidence.contributions(row)
         logit = base + sum(c.logit for c in contribs)
         conf = round(100.0 / (1.0 + math.exp(-logit)), 2)
         return ScoreExplanation(conf, round(100.0 * float(p[pos]), 2), base, tuple(contribs))
+
+    def _bare_term(self, q: str) -> bool:
+        """Whether the normalised query ``q`` is one short term: no space, no question words, one or two
+        words of at most ``topic_max_chars`` characters, or one Latin word (手机, 深度学习, python)."""
+        if not q or " " in q:
+            return False
+        if not (len(q) <= self.settings.topic_max_chars or (q.isascii() and q.isalnum() and len(q) <= 24)):
+            return False
+        segs = self._an.tokens(q)
+        # question words were removed, or several words: a question, not a term
+        return len(segs) == 1 and "".join(segs[0]) == q and len(segs[0]) <= 2
 
     def _topic(self, query: str) -> tuple[str, int] | None:
         """``(term, number of questions whose title contains it)`` when ``query`` is one short term (no
@@ -317,13 +331,8 @@ class Matcher(ShortlistScorer):
         least ``topic_min_titles`` questions share."""
         s = self.settings
         q = self._an.normalizer.normalize(query)
-        if not q or " " in q:
+        if not self._bare_term(q):
             return None
-        if not (len(q) <= s.topic_max_chars or (q.isascii() and q.isalnum() and len(q) <= 24)):
-            return None
-        segs = self._an.tokens(q)
-        if len(segs) != 1 or "".join(segs[0]) != q or len(segs[0]) > 2:
-            return None  # question words were removed, or several words: a question, not a topic
         an = self._an.analyze(q, normalized=True)
         data = self._data
         # titles containing the term: those with all its character bigrams (or its word, for one unit)

@@ -1,10 +1,11 @@
 """The learned ranking and confidence: small gradient-boosted trees over
 :data:`bot.search.features.FEATURES`, evaluated with numpy (no scikit-learn at runtime).
 
-A parameter file may have the ranker and the relevance model also read some features *relative to the
-shortlist* (:data:`SHORTLIST_FEATURES`): how far a candidate is from the best other one, and where it sits
-between the shortlist's lowest and highest value, so a model that scores one candidate at a time sees the
-competition (``train_scorer.py --shortlist``; the shipped file has none: docs/matcher.md says why).
+A parameter file may have the ranker, or the ranker and the relevance model, also read some features
+*relative to the shortlist* (:data:`SHORTLIST_FEATURES`): how far a candidate is from the best other one,
+and where it sits between the shortlist's lowest and highest value, so a model that scores one candidate at
+a time sees the competition (``train_scorer.py --shortlist ranker|all``; docs/matcher.md says which the
+shipped file has and why).
 
 The parameter file (``scorer_params.json``, written by ``bench/train_scorer.py``) holds three ensembles
 (``ranker``, ``relevance`` and ``confidence``) of complete binary trees of one depth: per tree the split feature and
@@ -148,20 +149,21 @@ def _leaf_table(depth: int) -> np.ndarray:
 
 
 class Scorer:
-    """Three small models over a shortlist's :data:`FEATURES` (with :data:`SHORTLIST_FEATURES` when the file
-    was fitted with them): the *ranker* orders it (trained on queries whose
+    """Three small models over a shortlist's :data:`FEATURES` (each with :data:`SHORTLIST_FEATURES` when the
+    file fitted it with them): the *ranker* orders it (trained on queries whose
     shortlist holds the question meant: which one is it?); the *relevance* model gives each candidate the
     probability that it is the question meant (trained on every query, those with no right candidate
-    too); the *confidence* model estimates the probability that the top candidate is right, from its features
-    plus the relevance view of the shortlist (:data:`CONFIDENCE_FEATURES`).  A parameter file without a
-    relevance model uses the ranker's probabilities for it."""
+    too); the *confidence* model estimates the probability that the top candidate is right, from the
+    relevance model's features of it plus the relevance view of the shortlist (:func:`confidence_features`).
+    A parameter file without a relevance model uses the ranker's probabilities for it."""
 
     def __init__(self, params: dict) -> None:
-        self.relative = tuple(params["ranker"]["features"]) != FEATURES
-        names = RANK_FEATURES if self.relative else FEATURES
-        self.ranker = Trees(params["ranker"], names)
-        self.relevance = Trees(params["relevance"], names) if "relevance" in params else self.ranker
-        self.confidence = Trees(params["confidence"], confidence_features(names))
+        self.ranker = Trees(params["ranker"], _feature_set(params["ranker"]))
+        self.relevance = (Trees(params["relevance"], _feature_set(params["relevance"])) if "relevance" in params
+                          else self.ranker)
+        self.confidence = Trees(params["confidence"], confidence_features(self.relevance.features))
+        #: whether any model reads the shortlist features
+        self.relative = RANK_FEATURES in (self.ranker.features, self.relevance.features)
         self.bands: dict[str, float] = {k: float(v) for k, v in params.get("bands", {}).items()}
         self.meta: dict[str, object] = dict(params.get("meta", {}))
 
@@ -176,24 +178,38 @@ class Scorer:
         return cls(json.loads(text))
 
     def score(self, x: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``(order, confidences)`` for a shortlist's feature rows: the ranker's order (best first) and,
-        in that order, each candidate's confidence (0..1) as if it were the top hit (the first ``k``
+        """``(order, confidences)`` for a shortlist's :data:`FEATURES` rows: the ranker's order (best first)
+        and, in that order, each candidate's confidence (0..1) as if it were the top hit (the first ``k``
         candidates only, when ``k`` is given)."""
-        x = self.rows(x)
-        if x.shape[0] == 0:
+        views = self.views(x)
+        p = self.ranker.probability(views[self.ranker.features])
+        if p.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        p = self.ranker.probability(x)
         order = np.lexsort((np.arange(p.shape[0]), -p))
-        rows = confidence_rows(x[order], self.relevance_of(x, p)[order])
+        rows = self.confidence_input(views, p, order)
         return order, self.confidence.probability(rows if k is None else rows[:k])
 
-    def rows(self, x: np.ndarray) -> np.ndarray:
-        """The ranker's input for a shortlist's :data:`FEATURES` rows."""
-        return with_shortlist(x) if self.relative else np.atleast_2d(np.asarray(x, dtype=np.float64))
+    def views(self, x: np.ndarray) -> dict[tuple[str, ...], np.ndarray]:
+        """A shortlist's :data:`FEATURES` rows as each model reads them, by feature set (the shortlist
+        features are computed once, and only when a model reads them)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, len(FEATURES))
+        return {FEATURES: x, **({RANK_FEATURES: with_shortlist(x)} if self.relative else {})}
 
-    def relevance_of(self, x: np.ndarray, ranker_p: np.ndarray) -> np.ndarray:
-        """The relevance model's probabilities for ``x`` (``ranker_p`` when it is the ranker)."""
-        return ranker_p if self.relevance is self.ranker else self.relevance.probability(x)
+    def confidence_input(self, views: dict[tuple[str, ...], np.ndarray], ranker_p: np.ndarray,
+                         order: np.ndarray) -> np.ndarray:
+        """The confidence model's rows for the candidates in ``order`` (the first one as the top hit), from
+        :meth:`views` and the ranker's probabilities."""
+        v = views[self.relevance.features]
+        r = ranker_p if self.relevance is self.ranker else self.relevance.probability(v)
+        return confidence_rows(v[order], r[order])
+
+
+def _feature_set(params: dict) -> tuple[str, ...]:
+    """The feature set a model of the parameter file reads: :data:`FEATURES` or :data:`RANK_FEATURES`."""
+    names = tuple(params["features"])
+    if names not in (FEATURES, RANK_FEATURES):
+        raise ValueError(f"scorer features {names} are neither the matcher's {FEATURES} nor {RANK_FEATURES}")
+    return names
 
 
 def confidence_rows(x: np.ndarray, p: np.ndarray) -> np.ndarray:
