@@ -193,3 +193,22 @@ def test_trie_hash_table_finds_exactly_its_keys(keys, probes):
     want = [k * 3 + 1 if k in keys else -1 for k in [*keys, *probes]]
     got = fastcut._hash_lookup(*table, np.array([*keys, *probes], dtype=np.int64)).tolist()
     assert got == want
+
+
+def test_an_analysis_is_remembered_until_words_are_added():
+    an = Analyzer()
+    text = an.normalize("残叉网络为什么有效")
+    first = an.analyze(text, normalized=True)
+    assert an.analyze(text, normalized=True) is first
+    an.add_words(["残叉网络"])
+    again = an.analyze(text, normalized=True)
+    assert again.content.split(" ")[0] == "残叉网络" != first.content.split(" ")[0]
+    assert again == Analyzer(extra_words=["残叉网络"]).analyze(text, normalized=True)
+
+
+def test_remembered_analyses_are_bounded(monkeypatch):
+    monkeypatch.setattr(analysis, "RECENT_ANALYSES", 3)
+    an = Analyzer()
+    texts = [f"问题{i}怎么办" for i in range(10)]
+    assert [an.analyze(t) for t in texts] == [Analyzer().analyze(t) for t in texts]
+    assert len(an._recent) <= 3

@@ -7,8 +7,10 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 from bot.models import Band, Decision, Hit
+from bot.search import shortlist
 from bot.search.matcher import Matcher, MatcherSettings
 from bot.search.shortlist import hand_confidences
 
@@ -382,3 +384,28 @@ def test_explain_score_lists_each_learned_features_contribution(m):
     assert {c.feature for c in ex.contributions} >= set(FEATURES)
     assert "learned confidence" in m.explain("残差网络为什么能解决退化问题", "残差网络为什么能解决深度网络的退化问题？")
     assert m.explain_score("残差网络为什么能解决退化问题", "不在库里的标题") is None
+
+
+@pytest.mark.parametrize("sort_below", [0, 10**9])
+def test_rare_postings_summed_by_sorting_or_by_a_pass_give_the_same_results(m, monkeypatch, sort_below):
+    queries = ["残差网络为什么有效", "新能源汽车价格战", "跑男好看吗", "世界杯直播", "考研数学", "python"]
+    want = [m.search(q, 5) for q in queries]
+    monkeypatch.setattr(shortlist, "SORT_POSTINGS_BELOW", sort_below)
+    assert [m.search(q, 5) for q in queries] == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("残差网络连接为什么有效的吗", max_size=14), st.text("残差网络连接为什么有效的吗", max_size=14))
+def test_no_alignment_has_more_equal_characters_than_the_lcs(q, t):
+    # what lets _substitutions skip the alignment when the LCS is already too short
+    same = sum(op.src_end - op.src_start for op in Levenshtein.opcodes(q, t) if op.tag == "equal")
+    assert same <= LCSseq.similarity(q, t)
+
+
+def test_word_idfs_are_the_same_remembered_or_looked_up_afresh(m, monkeypatch):
+    words = ["喜欢", "世界杯", "为什么", "跑男", "没见过的词", "python", "喜欢"]
+    fresh = Matcher.from_titles(ARCHIVE + FILLER, aliases={"resnet": "残差网络"})._word_idfs(words)
+    assert m._word_idfs(words) == m._word_idfs(list(reversed(words))) == fresh
+    assert fresh["没见过的词"] == 1.0 and 0 < fresh["世界杯"] < fresh["喜欢"] < 1.0
+    monkeypatch.setattr(shortlist, "ALTERNATES_MEMO", 2)  # the memo is cleared when full, never wrong
+    assert m._word_idfs(words) == m._word_idfs(words[2:]) | m._word_idfs(words[:2]) == fresh

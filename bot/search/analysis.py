@@ -62,6 +62,8 @@ _RUN_BASE = 1 << 21  # codes of non-CJK runs: 2^21 + 21-bit crc
 
 #: Word keys remembered per Analyzer (a blake2b per token is a tenth of a title's analysis).
 WORD_KEY_MEMO = 1 << 17
+#: Analyses of the last texts kept (one query is analysed by the shortlist, the features and the topic check).
+RECENT_ANALYSES = 64
 #: How many raw characters are looked at before normalisation (bounds work on huge inputs).
 RAW_CAP_FACTOR = 4
 
@@ -216,6 +218,7 @@ class Analyzer:
         self.tables = tables or open_tables()
         self._py = self.tables.pinyin()
         self._wkeys: dict[str, int] = {}  # word_key memo (bounded: cleared when full)
+        self._recent: dict[str, Analysis] = {}  # the last texts' analyses (a query is analysed by several steps)
         self.extra_words: tuple[str, ...] = ()
         self.add_words(extra_words)
 
@@ -243,6 +246,7 @@ class Analyzer:
                 # that contain it (what lets an incremental index update add or drop archive words)
                 tok.total = total
         self.extra_words = self.extra_words + tuple(new)
+        self._recent.clear()  # tokens changed
 
     def normalize(self, text: object) -> str:
         return self.normalizer.normalize(text)
@@ -272,6 +276,15 @@ class Analyzer:
         s = text if normalized and isinstance(text, str) else self.normalize(text)
         if not s:
             return Analysis("", (), ())
+        recent = self._recent
+        got = recent.get(s)
+        if got is None:
+            if len(recent) >= RECENT_ANALYSES:
+                recent.clear()
+            got = recent[s] = self._analyze(s)
+        return got
+
+    def _analyze(self, s: str) -> Analysis:
         segs = self.tokens(s)
         py = self._py
         words: dict[int, None] = {}

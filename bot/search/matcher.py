@@ -104,6 +104,7 @@ class Matcher(ShortlistScorer):
         # word -> (its synonyms, its sound, its synonyms longer than SUBSTRING_CHECK), across queries
         self._alternates: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {}
         self._token_weights: dict[str, float] = {}  # query word -> its query weight in this index
+        self._idfs: dict[str, float] = {}  # word -> its idf relative to an unseen term's, in this index
         self._smalltalk = SmallTalk(analyzer.normalizer.normalize)
         self._scorer = Scorer.load() if settings.learned_scorer else None
 
