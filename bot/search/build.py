@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from bot.bulk import bulk
 from bot.search.analysis import Analysis, Analyzer
 from bot.search.batch import BatchAnalyzer, TermBatch
 from bot.search.segment import IndexData, blob, finish
@@ -235,6 +236,7 @@ class _Titles:
             yield self._keys.pop(0), self._chunks.pop(0).split("\n")
 
 
+@bulk
 def index_titles(
     pairs: Iterable[tuple[str, str]],
     analyzer: Analyzer,

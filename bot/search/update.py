@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Iterable
 
 import numpy as np
 
+from bot.bulk import bulk
 from bot.search.analysis import Analyzer
 from bot.search.batch import BatchAnalyzer, spans
 from bot.search.build import archive_words, kwords_blob, kwords_of, title_words
@@ -152,6 +153,7 @@ def affected_keys(data: IndexData, words: Iterable[str]) -> set[str]:
     return {data.key_at(int(k)) for k in np.unique(data.doc_key[docs])}
 
 
+@bulk
 def update_index(
     data: IndexData,
     analyzer: Analyzer,
