@@ -1,4 +1,4 @@
-"""Bulk passes (index build and update, ingest) run with the cyclic garbage collector paused, and restore it."""
+"""Bulk passes (index build and update) run with the cyclic garbage collector paused, and restore it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ import pytest
 from bot.bulk import bulk, collector_paused
 from bot.search import batch
 from bot.search.matcher import Matcher
-from bot.storage import ingest as ingest_mod
-from bot.storage.backends import open_store
-from tests.pages import make_page, write
 
 
 @pytest.fixture
@@ -66,21 +63,3 @@ def test_index_build_and_update_run_with_the_collector_paused(collector_on, monk
     assert len(seen) >= 2 and not any(seen)
     assert gc.isenabled()
 
-
-def test_an_ingest_runs_with_the_collector_paused(collector_on, tmp_path, monkeypatch):
-    seen: list[bool] = []
-    parse = ingest_mod.parse_page
-
-    def spy(*args, **kwargs):
-        seen.append(gc.isenabled())
-        return parse(*args, **kwargs)
-
-    monkeypatch.setattr(ingest_mod, "parse_page", spy)
-    write(tmp_path / "pages", "p.txt", make_page("残差网络为什么有效"))
-    store = open_store(str(tmp_path / "archive.db"))
-    try:
-        report = ingest_mod.ingest(store, [str(tmp_path / "pages")])
-    finally:
-        store.close()
-    assert report.pages == 1 and seen == [False]
-    assert gc.isenabled()

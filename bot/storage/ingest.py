@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from bot.archive.jsonl import from_json
 from bot.archive.parse import parse_page
-from bot.bulk import bulk
 from bot.storage.store import Store
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -110,7 +109,6 @@ def _walk(folder: str) -> Iterator[str]:
             yield from _walk(base + name)
 
 
-@bulk
 def ingest(
     store: Store,
     paths: Iterable[str],
