@@ -62,4 +62,3 @@ def test_index_build_and_update_run_with_the_collector_paused(collector_on, monk
     assert updated is not None and updated.search("跑步伤膝盖吗", 1)[0][0] == "b"
     assert len(seen) >= 2 and not any(seen)
     assert gc.isenabled()
-

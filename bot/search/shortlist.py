@@ -146,7 +146,7 @@ class ShortlistScorer:
 
     def _word_idfs(self, toks: list[str]) -> dict[str, float]:
         """Word -> idf of its word key relative to that of an unseen term (0..1, whatever the archive's
-        size; unknown words: 1)."""
+        size; unknown words: 1), remembered across queries."""
         data, memo = self._data, self._idfs
         out: dict[str, float] = {}
         new: list[str] = []
