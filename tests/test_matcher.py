@@ -409,3 +409,15 @@ def test_word_idfs_are_the_same_remembered_or_looked_up_afresh(m, monkeypatch):
     assert fresh["没见过的词"] == 1.0 and 0 < fresh["世界杯"] < fresh["喜欢"] < 1.0
     monkeypatch.setattr(shortlist, "ALTERNATES_MEMO", 2)  # the memo is cleared when full, never wrong
     assert m._word_idfs(words) == m._word_idfs(words[2:]) | m._word_idfs(words[:2]) == fresh
+
+
+def test_substitutions_with_the_querys_sound_given_are_the_same(m):
+    pairs = [
+        ("考研备考后期大家也会学不进吗", "考研备考初期大家也会学不进吗"),
+        ("大家觉得她好看吗", "大家觉得跑男好看吗"),
+        ("晨跑时我所再的地方空气很差", "晨跑时我所在的地方空气很差"),
+        ("怎么提高结构化思维", "如何提升自己的结构化思维能力"),
+    ]
+    for q, t in pairs:
+        assert m._substitutions(q, t, q.translate(m._sound_table)) == m._substitutions(q, t)
+    assert m._substitutions(*pairs[0], pairs[0][0].translate(m._sound_table)) == [("后", "初")]

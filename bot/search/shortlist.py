@@ -235,13 +235,14 @@ class ShortlistScorer:
             recovered += SYNONYM_CREDIT * syn_w[tok]
         return "".join(t_toks), recovered
 
-    def _substitutions(self, q: str, t: str) -> list[tuple[str, str]]:
+    def _substitutions(self, q: str, t: str, q_sound: str | None = None) -> list[tuple[str, str]]:
         """Diff blocks of query vs title where a short query part stands in the slot of a different short
         title part (后期/初期, 白/黑, 2022/2021, 她/跑男) with equal text around it; homophones (typos) are not.
         Aligned by sound: an IME typo elsewhere in the query (谈练爱 for 谈恋爱) is equal text, so it neither
-        hides the slot's context nor lowers the equal share below ``SUB_MIN_EQUAL``."""
+        hides the slot's context nor lowers the equal share below ``SUB_MIN_EQUAL``.  ``q_sound``: ``q`` by
+        sound, when the caller has it (one query against many titles)."""
         table = self._sound_table
-        q_sound, t_sound = q.translate(table), t.translate(table)
+        q_sound, t_sound = q.translate(table) if q_sound is None else q_sound, t.translate(table)
         if LCSseq.similarity(q_sound, t_sound) < SUB_MIN_EQUAL * len(q):
             return []  # no alignment has that many equal characters: a rephrasing (the check below, cheaply)
         ops = Levenshtein.opcodes(q_sound, t_sound)
@@ -384,6 +385,7 @@ class ShortlistScorer:
         q_toks = an.content.split(" ")
         q_ns = an.content.replace(" ", "")
         q_runs = set(_RUNS_RE.findall(an.content))
+        q_sound = q_ns.translate(self._sound_table)
         syn_w, stand_ins = self._synonym_weights(q_toks)
         best: dict[int, tuple[float, float, str]] = {}
         parts: dict[int, tuple[float, float, float, float, float, int]] = {}
@@ -410,7 +412,7 @@ class ShortlistScorer:
                         score *= SWAPPED_NUMBER if other_num else UNMATCHED_NUMBER
                     else:
                         score *= UNMATCHED_ASCII
-            n_sub = len(self._substitutions(q_ns, t_ns))
+            n_sub = len(self._substitutions(q_ns, t_ns, q_sound))
             if n_sub:
                 score *= s.substitution_penalty ** min(n_sub, 2)
             # confidence: the same product with the softer coverage exponent (qcov^confidence_power)
