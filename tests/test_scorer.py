@@ -153,3 +153,33 @@ def test_a_ranker_on_shortlist_features_beside_an_absolute_relevance_model():
 def test_an_empty_shortlist_scores_nothing(scorer):
     order, conf = scorer.score(np.zeros((0, len(FEATURES))))
     assert order.shape == (0,) and conf.shape == (0,)
+
+
+def _walk(trees: Trees, row: np.ndarray) -> float:
+    """The log-odds of one row by following each tree from its root (the reference for ``Trees.logit``)."""
+    total = trees.base
+    for ti in range(trees.feature.shape[0]):
+        node = 0
+        for _ in range(trees.depth):
+            node = 2 * node + 1 + int(row[trees.feature[ti, node]] > trees.threshold[ti, node])
+        total += trees.learning_rate * trees.value[ti, node]  # the leaf's value
+    return total
+
+
+@pytest.mark.parametrize("model", ["ranker", "relevance", "confidence"])
+def test_every_split_tested_at_once_gives_each_trees_path(scorer, model):
+    trees = getattr(scorer, model)
+    rows = np.random.default_rng(7).uniform(-0.5, 2.0, size=(40, len(trees.features)))
+    got = trees.logit(rows)
+    assert got == pytest.approx([_walk(trees, r) for r in rows], abs=1e-9)
+
+
+def test_a_deeper_tree_than_eight_tests_routes_as_its_path():
+    rng = np.random.default_rng(3)
+    depth, n_inner = 4, 15
+    trees = [{"feature": rng.integers(0, len(FEATURES), n_inner).tolist(),
+              "threshold": rng.uniform(0, 1, n_inner).tolist(),
+              "value": rng.normal(size=2 * n_inner + 1).tolist()} for _ in range(5)]
+    t = Trees({"features": list(FEATURES), "depth": depth, "base": 0.1, "learning_rate": 0.5, "trees": trees}, FEATURES)
+    rows = rng.uniform(0, 1, size=(30, len(FEATURES)))
+    assert t.logit(rows) == pytest.approx([_walk(t, r) for r in rows], abs=1e-12)

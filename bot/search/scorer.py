@@ -97,10 +97,13 @@ class Trees:
         # every split is tested at once; a table maps the tests of a tree (a bit each) to its leaf
         self._split_feature = self.feature.ravel()
         self._split_threshold = self.threshold.ravel()
-        self._bit = (1 << np.arange(n_inner)).astype(np.int64)
+        # a tree's tests as the bits of one small integer (uint8 up to depth 3: einsum over bytes is ~2x the
+        # speed of a bool @ int64 product)
+        self._bit = (1 << np.arange(n_inner)).astype(np.uint8 if n_inner <= 8 else np.int64)
         self._leaf_of = _leaf_table(self.depth)
-        self._leaf_value = self.value[:, n_inner:] * self.learning_rate
-        self._tree_index = np.arange(len(trees))[None, :]
+        leaf_value = self.value[:, n_inner:] * self.learning_rate
+        self._leaf_value = leaf_value.ravel()  # tree i's leaf j at i * leaves + j: one flat take per row
+        self._leaf_start = (np.arange(len(trees)) * leaf_value.shape[1])[None, :]
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """Log-odds per row of ``x`` (rows: samples, columns: ``features``)."""
@@ -109,8 +112,9 @@ class Trees:
             return np.zeros(0)
         n, t = x.shape[0], self.feature.shape[0]
         right = (x[:, self._split_feature] > self._split_threshold).reshape(n, t, -1)
-        leaf = self._leaf_of[right @ self._bit]
-        return self.base + self._leaf_value[self._tree_index, leaf].sum(axis=1)
+        tests = right.view(np.uint8) if self._bit.dtype == np.uint8 else right
+        leaf = self._leaf_of[np.einsum("ntk,k->nt", tests, self._bit)]
+        return self.base + self._leaf_value.take(leaf + self._leaf_start).sum(axis=1)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Probabilities in [0, 1], one per row of ``x``."""
