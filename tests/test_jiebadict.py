@@ -38,7 +38,7 @@ def _loaded(cache_dir: str) -> jieba.Tokenizer:
 
 def test_the_cached_dictionary_equals_jiebas_own(cache_dir, reference):
     first = _loaded(cache_dir)  # jieba's loading, then the cache written
-    assert os.path.isfile(os.path.join(cache_dir, jiebadict.CACHE_NAME))
+    assert os.path.isfile(jiebadict.cache_path(cache_dir, jiebadict.source()))
     second = _loaded(cache_dir)  # from the cache
     assert first.FREQ == second.FREQ == reference[0] and first.total == second.total == reference[1]
     text = "残差网络为什么有效"
@@ -46,7 +46,7 @@ def test_the_cached_dictionary_equals_jiebas_own(cache_dir, reference):
 
 
 def test_a_cache_made_from_another_dictionary_is_not_used(cache_dir, reference):
-    path = os.path.join(cache_dir, jiebadict.CACHE_NAME)
+    path = jiebadict.cache_path(cache_dir, jiebadict.source())
     assert jiebadict.write(path, "jieba 0.0 /elsewhere/dict.txt 1 1", {"假": 1}, 1)
     freq, total = reference
     tok = _loaded(cache_dir)
@@ -56,7 +56,7 @@ def test_a_cache_made_from_another_dictionary_is_not_used(cache_dir, reference):
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "counts"])
 def test_a_damaged_cache_falls_back_to_jieba(cache_dir, reference, damage):
-    path = os.path.join(cache_dir, jiebadict.CACHE_NAME)
+    path = jiebadict.cache_path(cache_dir, jiebadict.source())
     _loaded(cache_dir)
     if damage == "garbage":
         with open(path, "wb") as f:
@@ -77,8 +77,8 @@ def test_a_damaged_cache_falls_back_to_jieba(cache_dir, reference, damage):
 
 def test_an_unwritable_cache_dir_still_gives_the_dictionary(tmp_path, reference):
     missing = str(tmp_path / "no" / "such" / "dir")
-    assert not jiebadict.write(os.path.join(missing, jiebadict.CACHE_NAME), "x", {"词": 1}, 1)
-    assert jiebadict.read(os.path.join(missing, jiebadict.CACHE_NAME), "x") is None
+    assert not jiebadict.write(jiebadict.cache_path(missing, "x"), "x", {"词": 1}, 1)
+    assert jiebadict.read(jiebadict.cache_path(missing, "x"), "x") is None
 
 
 def test_words_with_a_newline_are_not_cached(tmp_path):
@@ -93,3 +93,12 @@ def test_an_analyzer_tokenizes_as_jiebas_own_dictionary_does(reference):
     assert an.tokenizer.initialized and an.tokenizer.FREQ == own.FREQ and an.tokenizer.total == own.total
     for text in ["残差网络为什么能解决深度网络的退化问题", "晨跑时我所在的地方空气很差怎么办", "如何评价MLP-Mixer"]:
         assert an.tokenizer.lcut(text, HMM=False) == own.lcut(text, HMM=False)
+
+
+def test_two_installations_keep_a_cache_each(cache_dir, reference):
+    ours, theirs = jiebadict.source(), "jieba 0.42.1 /other/venv/jieba/dict.txt 1 1"
+    assert jiebadict.cache_path(cache_dir, ours) != jiebadict.cache_path(cache_dir, theirs)
+    assert jiebadict.write(jiebadict.cache_path(cache_dir, theirs), theirs, {"别的": 1}, 1)
+    _loaded(cache_dir)  # ours, written beside theirs
+    assert jiebadict.read(jiebadict.cache_path(cache_dir, theirs), theirs) == ({"别的": 1}, 1)
+    assert jiebadict.read(jiebadict.cache_path(cache_dir, ours), ours) == reference

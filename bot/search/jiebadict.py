@@ -4,14 +4,16 @@ jieba keeps its parsed dictionary (word -> frequency, prefixes included: ~500,00
 in the temp dir; ``marshal.load`` of it takes ~0.53 s, and every ``Analyzer`` (each serving process, each
 ingest and build) pays it.  Here the same dictionary is kept as two arrays in an ``.npz`` (the words joined
 by newlines as UTF-8, and their frequencies): reading them and making the dict takes ~0.16 s.  The file names
-the jieba version and the size and mtime of the dictionary file it was made from; any difference, or a file
-that does not read back whole, and jieba's own loading is used (and the cache written again).  Arrays are
+the jieba version and the path, size and mtime of the dictionary file it was made from (a digest of them is in
+its name too); any difference, or a file that does not read back whole, and jieba's own loading is used (and
+the cache written again).  Arrays are
 read with ``allow_pickle=False``: a file planted in the temp dir can at worst change the tokens.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import tempfile
@@ -19,8 +21,10 @@ import tempfile
 import jieba
 import numpy as np
 
-#: The cache's file name in the temp dir (next to jieba's own ``archive-bot-jieba.cache``).
-CACHE_NAME = "archive-bot-jieba-dict.npz"
+#: The cache's file name in the temp dir (next to jieba's own ``archive-bot-jieba.cache``), with a digest of
+#: its source: two installations on one host (another venv, another jieba) keep a file each instead of
+#: overwriting each other's at every start (jieba names its caches of other dictionaries the same way).
+CACHE_NAME = "archive-bot-jieba-dict-{digest}.npz"
 JIEBA_CACHE_NAME = "archive-bot-jieba.cache"
 
 log = logging.getLogger(__name__)
@@ -36,13 +40,19 @@ def source() -> str:
     return f"jieba {jieba.__version__} {path} {st.st_size} {st.st_mtime_ns}"
 
 
+def cache_path(directory: str, made_from: str) -> str:
+    """Where the cache of the dictionary made from ``made_from`` (:func:`source`) lives in ``directory``."""
+    digest = hashlib.blake2b(made_from.encode("utf-8", "replace"), digest_size=6).hexdigest()
+    return os.path.join(directory, CACHE_NAME.format(digest=digest))
+
+
 def initialize(tok: jieba.Tokenizer, cache_dir: str | None = None) -> None:
     """Give ``tok`` (a tokenizer of jieba's default dictionary, not initialised yet) its prefix dictionary:
     from this module's cache in ``cache_dir`` (default: the temp dir) when it was made from the same
     dictionary, else by jieba's own ``initialize`` (its cache or its dictionary file), then cached."""
     directory = cache_dir or tempfile.gettempdir()
-    path = os.path.join(directory, CACHE_NAME)
     want = source()
+    path = cache_path(directory, want)
     got = read(path, want)
     if got is not None:
         tok.FREQ, tok.total = got
