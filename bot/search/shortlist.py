@@ -160,9 +160,7 @@ class ShortlistScorer:
                     out[tok] = got
         if not new or data.vocab.shape[0] == 0:
             return out
-        karr = np.array(self._an.word_keys(new), dtype=np.int64)
-        idx = np.minimum(np.searchsorted(data.vocab, karr), data.vocab.shape[0] - 1)
-        vals = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf) / max(self._missing_idf, 1e-9)
+        vals = self._key_idfs(np.array(self._an.word_keys(new), dtype=np.int64)) / max(self._missing_idf, 1e-9)
         if len(memo) + len(new) > ALTERNATES_MEMO:
             memo.clear()
         for tok, v in zip(new, vals.tolist(), strict=True):
@@ -210,10 +208,13 @@ class ShortlistScorer:
         mult = np.array([WORD_WEIGHT] * len(an.words) + [1.0] * len(an.positions))
         if not keys or data.vocab.shape[0] == 0:
             return 0.0
-        karr = np.fromiter(keys, dtype=np.int64, count=len(keys))
-        idx = np.minimum(np.searchsorted(data.vocab, karr), data.vocab.shape[0] - 1)
-        idf = np.where(data.vocab[idx] == karr, data.idf[idx], self._missing_idf)
-        return float(np.dot(mult, idf))
+        return float(np.dot(mult, self._key_idfs(np.fromiter(keys, dtype=np.int64, count=len(keys)))))
+
+    def _key_idfs(self, karr: np.ndarray) -> np.ndarray:
+        """The idf of each term key in this index; an unseen term's for a key it lacks (non-empty vocabulary)."""
+        vocab = self._data.vocab
+        idx = np.minimum(np.searchsorted(vocab, karr), vocab.shape[0] - 1)
+        return np.where(vocab[idx] == karr, self._data.idf[idx], self._missing_idf)
 
     @staticmethod
     def _apply_synonyms(
