@@ -16,7 +16,7 @@ from bot.archive.jsonl import from_json, to_json
 from bot.models import Answer, Question
 from bot.storage.ingest import ingest
 from bot.storage.sqlitedb import open_db
-from bot.storage.store import Store
+from bot.storage.store import Counts, Store
 from bot.storage.store_schema import MIGRATIONS
 from bot.ui import callback_data as cb
 from tests.harness import running_bot
@@ -198,6 +198,7 @@ def test_migration_keeps_a_v1_store_readable(tmp_path):
     store = Store.open(path)
     assert store.schema_version == len(MIGRATIONS)
     assert store.get(legacy_question_id("普通的问题?")).answers == (Answer("a", "旧的回答。"),)
+    assert store.counts() == Counts(questions=1, pages=1, answers=1)  # the kept totals start from its rows
     store.close()
     assert sqlite3.connect(path).execute("SELECT count(*) FROM files").fetchone() == (0,)  # re-read next time
 

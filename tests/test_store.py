@@ -12,7 +12,7 @@ from bot.models import Answer, Link, Question
 from bot.storage.backends import open_store
 from bot.storage.pg_store import PG_SCHEMA_VERSION
 from bot.storage.store import Store, StoreError
-from bot.storage.store_schema import SCHEMA_VERSION
+from bot.storage.store_schema import COUNTED, SCHEMA_VERSION
 from tests.pages import make_page
 
 
@@ -217,3 +217,34 @@ def test_a_failed_background_checkpoint_loses_no_write(tmp_path, monkeypatch, ca
     reopened = Store.open(str(tmp_path / "archive.db"))
     assert reopened.get(qid).answers[0].text == "还在。"
     reopened.close()
+
+
+def scanned_counts(store):
+    """Each table counted row by row, to check the totals the store keeps."""
+    return tuple(store._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED)
+
+
+def test_counts_follow_every_kind_of_write(store):
+    put(store, make_page("计数的问题?", 1, [("a", "一。"), ("b", "二。")]), "/c/1.txt")
+    put(store, make_page("计数的问题?", 2, [("c", "三。")]), "/c/2.txt")
+    put(store, make_page("计数的问题?", 1, [("a", "一。")]), "/c/1.txt")  # the same page, rewritten shorter
+    put(store, make_page("改了标题的问题?", 1, [("d", "四。")]), "/c/2.txt")  # a file now holds another question
+    with store.transaction():
+        store.put_question(Question(id="rec1", title="记录里的问题?", answers=(Answer("e", "五。"),)), "/c/r.jsonl")
+        store.put_question(Question(id="rec1", title="记录里的问题?", answers=()), "/c/r.jsonl")  # replaced
+    counts = store.counts()
+    assert (counts.questions, counts.pages, counts.answers) == scanned_counts(store) == (3, 3, 2)
+    with store.transaction():
+        store.forget_file("/c/1.txt")
+        store.forget_records_from("/c/r.jsonl")
+    counts = store.counts()
+    assert (counts.questions, counts.pages, counts.answers) == scanned_counts(store) == (1, 1, 1)
+
+
+def test_a_rolled_back_write_leaves_the_counts_as_they_were(store):
+    put(store, make_page("回滚前的问题?", 1, [("a", "一。")]), "/r/1.txt")
+    before = store.counts()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put_page(parse_page(make_page("回滚的问题?", 1, [("b", "二。")])).page, "/r/2.txt")
+        raise RuntimeError("interrupted")
+    assert store.counts() == before

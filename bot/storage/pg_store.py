@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 from bot.storage.pg import PgDatabase
 from bot.storage.sqlitedb import StoreError, transaction
-from bot.storage.store import Store
+from bot.storage.store import Counts, Store
+from bot.storage.store_schema import COUNTED
 
 __all__ = ["PG_MIGRATIONS", "PG_SCHEMA_VERSION", "SCHEMA", "PgStore", "StoreError"]
 
@@ -105,6 +106,12 @@ class PgStore(Store):
         """One atomic write on one pooled connection; failures become :class:`StoreError`."""
         with transaction(self._db):  # type: ignore[arg-type]
             yield
+
+    def counts(self) -> Counts:
+        """The archive's sizes, counted (PostgreSQL scans in parallel; the SQLite store keeps totals)."""
+        self.flush_merges()
+        one = self._db.execute
+        return Counts(**{table: one(f"SELECT count(*) FROM {table}").fetchone()[0] for table in COUNTED})
 
     def random_id(self) -> str | None:
         self.flush_merges()

@@ -128,7 +128,28 @@ def _v2(db: sqlite3.Connection) -> None:
     )
 
 
+#: The tables whose row counts :class:`~bot.storage.store.Store` keeps in ``totals``.
+COUNTED = ("questions", "pages", "answers")
+
+
+def _v3(db: sqlite3.Connection) -> None:
+    """Row counts kept by triggers in ``totals``, so ``counts()`` is a lookup, not three scans (3.5 s at
+    10^6 questions when the file is not in SQLite's cache).
+
+    ``INSERT OR REPLACE`` deletes the row it replaces; that fires the delete trigger only with
+    ``PRAGMA recursive_triggers = ON``, which :meth:`Store.open` sets on every connection.
+    """
+    db.execute("CREATE TABLE totals (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
+    for table in COUNTED:
+        db.execute(f"INSERT INTO totals(name, n) SELECT '{table}', count(*) FROM {table}")
+        for event, step in (("INSERT", "+ 1"), ("DELETE", "- 1")):
+            db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_counted AFTER {event} ON {table}"
+                f" BEGIN UPDATE totals SET n = n {step} WHERE name = '{table}'; END"
+            )
+
+
 # Numbered migrations: MIGRATIONS[n-1] upgrades a store from version n-1 to n. Never edit one
 # that has shipped; add the next.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
