@@ -20,7 +20,7 @@ from bot.search.index import (
     save_index,
     verify_index,
 )
-from bot.search.segment import ARRAYS
+from bot.search.segment import ARRAYS, doc_totals
 
 TITLES = [
     ("1", "残差网络为什么有效"),
@@ -172,3 +172,22 @@ def test_version_1_file_gives_none(tmp_path):
     path = tmp_path / "idx.bin"
     path.write_bytes(MAGIC + struct.pack("<Q", len(header)) + header)
     assert load_index(path, "fp1", META) is None
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 1 << 22])
+def test_document_totals_sum_each_documents_term_weights_whatever_the_chunking(monkeypatch, chunk):
+    """Terms of weight 0 (character bigrams) at a chunk's ends are skipped; the totals stay exact."""
+    monkeypatch.setattr("bot.search.segment.CHUNK", chunk)
+    rng = np.random.default_rng(4)
+    n_docs, n_terms = 9, 12
+    lens = rng.integers(1, 5, n_terms)
+    indptr = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+    postings = np.concatenate([np.sort(rng.choice(n_docs, n, replace=False)) for n in lens]).astype(np.uint32)
+    tw = rng.random(n_terms)
+    tw[[0, 1, 2, 5, 6, 11]] = 0.0  # leading, inner and trailing terms of weight 0
+    want = np.zeros(n_docs)
+    for t in range(n_terms):
+        for d in postings[indptr[t] : indptr[t + 1]]:
+            want[d] += tw[t]
+    got = doc_totals(indptr, postings, tw, n_docs)
+    assert got.dtype == np.float32 and np.allclose(got, want, rtol=1e-6, atol=0)

@@ -91,11 +91,17 @@ def _merge_ragged(
 def _merge_postings(
     data: IndexData, remap: np.ndarray, dkeys: np.ndarray, ddocs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(vocab, indptr, postings): old postings renumbered by ``remap`` (-1: dropped) merged with the new
-    ``(dkeys, ddocs)`` entries (sorted by key, then doc), block by block of old terms."""
+    """(vocab, indptr, postings): old postings renumbered by ``remap`` (-1: dropped; increasing over the
+    kept documents, so each term's kept postings stay in order) merged with the new ``(dkeys, ddocs)``
+    entries (sorted by key, then doc), block by block of old terms.
+
+    A block's kept postings are copied as they are; each new entry goes in at its place, found by a
+    binary search inside its term's kept postings (all of them at once, with numpy) or, for a term the
+    block lacks, at the boundary where the term sorts.  Work per old posting: a gather, a compress and a
+    masked copy (int32), with no per-posting term numbers or sort keys."""
     vocab_o, indptr_o, post_o = data.vocab, data.indptr, data.postings
     n_terms, n_post = int(vocab_o.shape[0]), int(post_o.shape[0])
-    step = CHUNK // 4  # a block's temporaries: ~40 bytes per posting
+    step = CHUNK // 4  # a block's temporaries: ~10 bytes per posting
     cuts = np.unique(np.searchsorted(indptr_o, np.arange(step, n_post, step, dtype=np.int64)))
     bounds = [0, *[int(c) for c in cuts if 0 < c < n_terms], n_terms]
     out_post = np.empty(n_post + int(ddocs.shape[0]), dtype=np.uint32)  # untouched tail is never paged in
@@ -104,32 +110,48 @@ def _merge_postings(
     d_at = [0, *np.searchsorted(dkeys, vocab_o[bounds[1:-1]]).tolist(), int(dkeys.shape[0])]
     remap32 = remap.astype(np.int32)  # n_docs < 2^31: half the memory traffic of the gathers
     for (t0, t1), (a, b) in zip(itertools.pairwise(bounds), itertools.pairwise(d_at), strict=True):
-        lens = np.diff(indptr_o[t0 : t1 + 1])
-        nd = remap32[post_o[indptr_o[t0] : indptr_o[t1]]]
-        keep = nd >= 0
-        tl = np.repeat(np.arange(t1 - t0, dtype=np.int32), lens)[keep]
-        nd = nd[keep]
+        s0 = int(indptr_o[t0])
+        nd = remap32[post_o[s0 : int(indptr_o[t1])]]
+        starts = indptr_o[t0 : t1 + 1] - s0  # each term's first posting in the block (and the block's end)
+        dropped = np.flatnonzero(nd < 0)  # few: the changed documents' postings
+        kept = np.diff(starts) - np.bincount(
+            np.searchsorted(starts, dropped, side="right") - 1, minlength=t1 - t0
+        )  # kept postings per old term
+        kb = np.zeros(t1 - t0 + 1, dtype=np.int64)  # kept postings before each term
+        np.cumsum(kept, out=kb[1:])
+        ndk = np.delete(nd, dropped) if dropped.shape[0] else nd
+        del nd
         bvocab = vocab_o[t0:t1]
-        kept = np.bincount(tl, minlength=t1 - t0)  # kept postings per old term
-        dk, dd = dkeys[a:b], ddocs[a:b]
-        ukeys = np.union1d(bvocab[kept > 0], dk).astype(np.int64)
-        at_o = np.searchsorted(ukeys, bvocab)
-        at_d = np.searchsorted(ukeys, dk)
-        comp_o = (at_o[tl].astype(np.int64) << 32) | nd
-        comp_d = (at_d.astype(np.int64) << 32) | dd
-        merged = np.empty(comp_o.shape[0] + comp_d.shape[0], dtype=np.int64)
-        pos_d = np.searchsorted(comp_o, comp_d) + np.arange(comp_d.shape[0])
-        is_d = np.zeros(merged.shape[0], dtype=bool)
-        is_d[pos_d] = True
-        merged[pos_d] = comp_d
-        merged[~is_d] = comp_o
-        # the low 32 bits (the doc ids), cast in place without a masked temporary
-        np.copyto(out_post[filled : filled + merged.shape[0]], merged, casting="unsafe")
-        filled += merged.shape[0]
-        vocabs.append(ukeys)
-        cnt = np.bincount(at_d, minlength=ukeys.shape[0])
+        dk, dd = dkeys[a:b], ddocs[a:b].astype(np.int32)
+        at = np.searchsorted(bvocab, dk)  # each new entry's term in the block, or where its term would go
+        ins = kb[at]
+        found = np.flatnonzero(bvocab[np.minimum(at, max(t1 - t0 - 1, 0))] == dk) if t1 > t0 else at[:0]
+        if found.shape[0]:  # lower bound of the doc among its term's kept postings
+            lo, hi, want = ins[found], kb[at[found] + 1], dd[found]
+            active = np.flatnonzero(lo < hi)
+            while active.shape[0]:
+                mid = (lo[active] + hi[active]) >> 1
+                less = ndk[mid] < want[active]
+                lo[active[less]] = mid[less] + 1
+                hi[active[~less]] = mid[~less]
+                active = active[lo[active] < hi[active]]
+            ins[found] = lo
+        # entries sorted by (term, doc) have non-decreasing places: shifted by their rank, all distinct
+        at_new = ins + np.arange(dk.shape[0], dtype=np.int64)
+        n_out = ndk.shape[0] + dk.shape[0]
+        dst = out_post[filled : filled + n_out]
+        old_place = np.ones(n_out, dtype=bool)
+        old_place[at_new] = False
+        dst[at_new] = dd
+        dst[old_place] = ndk
+        filled += n_out
         live = kept > 0
-        cnt[at_o[live]] += kept[live]  # the old terms' keys are distinct
+        new_keys, new_counts = np.unique(dk, return_counts=True)
+        ukeys = np.union1d(bvocab[live], new_keys).astype(np.int64)
+        cnt = np.zeros(ukeys.shape[0], dtype=np.int64)
+        cnt[np.searchsorted(ukeys, bvocab[live])] += kept[live]
+        cnt[np.searchsorted(ukeys, new_keys)] += new_counts
+        vocabs.append(ukeys)
         counts.append(cnt)
     vocab = np.concatenate(vocabs) if vocabs else np.zeros(0, np.int64)
     indptr = np.zeros(vocab.shape[0] + 1, dtype=np.int64)
