@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.storage.ingest import decode_bytes, ingest, iter_files
+from bot.archive.reader import decode_bytes
+from bot.storage.ingest import ingest, iter_files
 from bot.storage.store import Store
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

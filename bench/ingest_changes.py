@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--core", default="1", help="CPUs to pin the command to (taskset -c: 1, or 0,1)")
     ap.add_argument("--files-only", action="store_true", help="pass the changed files, not the folder")
     ap.add_argument("--profile", help="run the command under cProfile, writing the stats to this file")
+    ap.add_argument("--jobs", help="`archive-bot ingest --jobs N` (default: its own default)")
     ap.add_argument("--start", action="store_true",
                     help="time the bot's start instead (open_services: ingest on start + index), not `ingest`")
     args = ap.parse_args()
@@ -89,7 +90,7 @@ def main() -> None:
         cmd = ["taskset", "-c", str(args.core), sys.executable, *prof, "-c", START, args.config]
     else:
         cmd = ["taskset", "-c", str(args.core), sys.executable, *prof, "-m", "bot.cli", "ingest", "--config",
-               args.config, "--quiet", *paths]
+               args.config, "--quiet", *(["--jobs", args.jobs] if args.jobs else []), *paths]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True,

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from bot.answerer import Answerer, open_matcher
 from bot.archive.jsonl import to_json
+from bot.archive.reader import MAX_JOBS, default_jobs
 from bot.config import Config, ConfigError, load_config, parse_config, redact_url
 from bot.models import Band
 from bot.search.analysis import Normalizer
@@ -45,6 +46,17 @@ def _config_path(arg: str | None) -> str | None:
     if os.environ.get("ARCHIVE_BOT_CONFIG"):
         return os.environ["ARCHIVE_BOT_CONFIG"]
     return DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None
+
+
+def _jobs(text: str) -> int:
+    """``--jobs``: a whole number from 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of worker processes (0 or more)")
+    return value
 
 
 def _load(args: argparse.Namespace, *, require_token: bool = False) -> Config:
@@ -86,7 +98,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         show = None if args.quiet or not sys.stderr.isatty() else _progress(sys.stderr)
         started = time.perf_counter()
         previous = store.fingerprint()
-        report = ingest(store, paths, force=args.force, prune=args.prune, progress=show)
+        jobs = default_jobs() if args.jobs is None else args.jobs
+        report = ingest(store, paths, force=args.force, prune=args.prune, progress=show, jobs=jobs)
         elapsed = time.perf_counter() - started
         if show:
             sys.stderr.write("\n")
@@ -335,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prune", action="store_true", help="remove questions whose page files were deleted")
     p.add_argument("--no-index", action="store_true", help="do not rebuild the search index now")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="worker processes reading and parsing changed files while the store is written "
+                        f"(default: one per spare CPU, at most {MAX_JOBS}; 0: none)")
 
     p = add("export", "Write the archive as JSON Lines (one question per line).", cmd_export)
     p.add_argument("--output", "-o", metavar="FILE", help="file to write (default: standard output)")

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bot.answerer import Answerer, archive_fingerprint, open_matcher_with_fingerprint
+from bot.archive.reader import default_jobs
 from bot.config import Config
 from bot.logs import setup_logging
 from bot.search.matcher import Matcher
@@ -27,7 +28,7 @@ def ensure_archive(cfg: Config, store: Store, *, quiet: bool = True) -> tuple[se
     for them instead of rebuilt (None when nothing was ingested)."""
     if cfg.archive.ingest_on_start and cfg.archive.paths:
         previous = store.fingerprint()
-        report = ingest(store, cfg.archive.paths)
+        report = ingest(store, cfg.archive.paths, jobs=default_jobs())
         if not quiet or report.skipped:
             logging.getLogger("bot.storage.ingest").info(
                 "ingested %s: %d pages, %d skipped", ", ".join(cfg.archive.paths), report.pages, len(report.skipped)

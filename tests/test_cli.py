@@ -151,3 +151,13 @@ def test_ask_explain_lists_each_features_contribution_to_the_confidence(config):
     assert explain["features"] and all({"feature", "value", "logit"} <= set(f) for f in explain["features"])
     total = explain["base_logit"] + sum(f["logit"] for f in explain["features"])
     assert abs(100 / (1 + math.exp(-total)) - explain["confidence"]) < 0.1
+
+
+def test_ingest_jobs_must_be_a_number_from_zero(capsys):
+    parser = build_parser()
+    assert parser.parse_args(["ingest", "--jobs", "0"]).jobs == 0
+    assert parser.parse_args(["ingest"]).jobs is None  # one per spare CPU
+    for bad in ("-1", "two"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["ingest", "--jobs", bad])
+        assert "is not a number of worker processes" in capsys.readouterr().err

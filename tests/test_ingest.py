@@ -11,8 +11,9 @@ import pytest
 
 from bot.archive.ids import question_id
 from bot.archive.jsonl import from_json, to_json
+from bot.archive.reader import decode_bytes
 from bot.storage.backends import open_store
-from bot.storage.ingest import decode_bytes, ingest
+from bot.storage.ingest import ingest
 from tests.pages import make_page, write
 
 FIXTURES = Path(__file__).parent / "fixtures"

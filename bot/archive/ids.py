@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from typing import NamedTuple
 
-from bot.archive.parse import split_title
+from bot.archive.parse import Page, split_title
 
 ID_LENGTH = 12
 ID_PATTERN = r"[a-z0-9_-]{1,32}"
@@ -60,6 +61,19 @@ def _hash_id(key: str) -> str:
 def question_id(title: str) -> str:
     """12 base32 characters (60 bits) of a BLAKE2 hash of :func:`title_key`."""
     return _hash_id(title_key(title))
+
+
+class PageIds(NamedTuple):
+    """The ids a page is stored under: its question's, the first id rule's for it, each related title's."""
+
+    question: str
+    legacy: str
+    related: tuple[str, ...]
+
+
+def page_ids(page: Page) -> PageIds:
+    """The :class:`PageIds` of a parsed page."""
+    return PageIds(question_id(page.title), legacy_question_id(page.title), tuple(map(question_id, page.related)))
 
 
 def legacy_question_id(title: str) -> str:

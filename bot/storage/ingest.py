@@ -7,17 +7,15 @@ rest is still ingested. The whole run commits at once: a run killed half-way cha
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from bot.archive.jsonl import from_json
-from bot.archive.parse import parse_page
+from bot.archive.reader import JSONL_SUFFIXES, FileRead, FileReader, ReadTask
 from bot.storage.store import Store
 
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 #: Files whose recorded state is read in one query.
 STATE_BATCH = 500
@@ -66,25 +64,6 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def decode_bytes(data: bytes) -> str | None:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; None when it is neither."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        return None
-
-
 def iter_files(paths: Iterable[str]) -> Iterator[str]:
     """Regular files under the given paths, sorted, hidden files and folders left out (absolute paths; a
     folder's files before its subfolders', links to folders not followed, as ``os.walk`` lists them)."""
@@ -117,27 +96,27 @@ def ingest(
     prune: bool = False,
     progress: Callable[[IngestReport], None] | None = None,
     progress_every: int = 500,
+    jobs: int = 0,
 ) -> IngestReport:
-    """Ingest every file under ``paths``; commit once at the end. Missing paths are reported."""
+    """Ingest every file under ``paths``; commit once at the end. Missing paths are reported.
+
+    ``jobs``: worker processes that read and parse the changed files while this one writes the store
+    (:class:`~bot.archive.reader.FileReader`; 0: all in this process).  The result is the same either way."""
     report = IngestReport()
     roots = list(paths)
     seen: set[str] = set()  # only filled for --prune, so memory stays flat on large archives
     store.track_changes()
-    with store.transaction(), store.deferred_merges():  # questions re-merged once per batch of files
+    with FileReader(jobs) as reader, store.transaction(), store.deferred_merges():  # merges once per batch
         for root in roots:
             if not os.path.exists(root):
                 report.skipped.append((root, "no such file or folder"))
                 report.missing.append(root)
         for chunk in _chunks(iter_files(r for r in roots if os.path.exists(r)), STATE_BATCH):
-            states = store.file_states(chunk)  # one query per batch, not one per file
-            done: set[str] = set()
-            for path in chunk:
-                if prune:
-                    seen.add(path)
+            if prune:
+                seen.update(chunk)
+            for got in _read_chunk(store, chunk, reader, force):
                 report.files += 1
-                known = store.file_state(path) if path in done else states.get(path)
-                done.add(path)
-                _ingest_file(store, path, report, force=force, known=known)
+                _apply(store, got, report)
                 if progress is not None and report.files % progress_every == 0:
                     progress(report)
             store.flush_merges()
@@ -159,51 +138,66 @@ def ingest(
     return report
 
 
+def _read_chunk(store: Store, chunk: list[str], reader: FileReader, force: bool) -> Iterator[FileRead]:
+    """What each file of ``chunk`` gave, in order: the unchanged ones (same size and mtime as recorded) and
+    the unreadable ones from ``os.stat``, the others read by ``reader``.  A path listed twice is read again
+    after its first reading is stored, as if the files came one by one."""
+    states = store.file_states(chunk)  # one query per batch, not one per file
+    while chunk:
+        items: list[FileRead | ReadTask] = []
+        pending: set[str] = set()
+        for n, path in enumerate(chunk):
+            if path in pending:  # the same file again: once the earlier one is stored
+                chunk = chunk[n:]
+                break
+            items.append(_stat(path, states.get(path), force))
+            pending.add(path)
+        else:
+            chunk = []
+        read = reader.read([item for item in items if isinstance(item, ReadTask)])
+        for item in items:
+            yield next(read) if isinstance(item, ReadTask) else item
+        states = store.file_states(chunk) if chunk else {}
+
+
+def _stat(path: str, known: tuple[int, int, str] | None, force: bool) -> FileRead | ReadTask:
+    """The outcome from ``os.stat`` alone (unchanged, too large, unreadable), else the file to read."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return FileRead(path, problem=f"cannot read: {exc.strerror or exc}")
+    if st.st_size > MAX_PAGE_BYTES and not path.endswith(JSONL_SUFFIXES):
+        return FileRead(path, problem=f"too large for a page ({st.st_size} bytes)")
+    if not force and known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
+        return FileRead(path, unchanged=True)
+    return ReadTask(path, st.st_size, st.st_mtime_ns, None if force or not known else known[2])
+
+
+def _apply(store: Store, got: FileRead, report: IngestReport) -> None:
+    """Store what reading one file gave."""
+    if got.problem is not None:
+        report.skipped.append((got.path, got.problem))
+        return
+    if got.unchanged:
+        report.unchanged += 1
+        if got.sha256:  # read again (a new mtime), same content: the new mtime to remember
+            store.record_file(got.path, got.size, got.mtime_ns, got.sha256)
+        return
+    if got.text is not None:
+        _import_jsonl(store, got.path, got.text, report)
+    elif got.page is not None:
+        qid = store.put_page(got.page, got.path, got.ids)
+        report.pages += 1
+        others = store.other_sources(qid, got.path, got.page.page_no)
+        if others:
+            report.merged.append((got.path, others[0]))
+    store.record_file(got.path, got.size, got.mtime_ns, got.sha256)
+
+
 def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
-
-
-def _ingest_file(
-    store: Store, path: str, report: IngestReport, *, force: bool, known: tuple[int, int, str] | None
-) -> None:
-    """Ingest one file; ``known`` is its recorded (size, mtime_ns, sha256), if any."""
-    try:
-        st = os.stat(path)
-        if st.st_size > MAX_PAGE_BYTES and not path.endswith(JSONL_SUFFIXES):
-            report.skipped.append((path, f"too large for a page ({st.st_size} bytes)"))
-            return
-        if not force and known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
-            report.unchanged += 1
-            return
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        report.skipped.append((path, f"cannot read: {exc.strerror or exc}"))
-        return
-    sha = hashlib.sha256(data).hexdigest()
-    if not force and known and known[2] == sha:
-        store.record_file(path, st.st_size, st.st_mtime_ns, sha)
-        report.unchanged += 1
-        return
-    text = decode_bytes(data)
-    if text is None:
-        report.skipped.append((path, "not text in UTF-8, UTF-16 or GB18030"))
-        return
-    if path.endswith(JSONL_SUFFIXES):
-        _import_jsonl(store, path, text, report)
-    else:
-        result = parse_page(text)
-        if result.page is None:
-            report.skipped.append((path, result.problem or "not a page"))
-            return
-        qid = store.put_page(result.page, path)
-        report.pages += 1
-        others = store.other_sources(qid, path, result.page.page_no)
-        if others:
-            report.merged.append((path, others[0]))
-    store.record_file(path, st.st_size, st.st_mtime_ns, sha)
 
 
 def _import_jsonl(store: Store, path: str, text: str, report: IngestReport) -> None:

@@ -12,11 +12,11 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bot.archive.ids import legacy_question_id, question_id, title_key
+from bot.archive.ids import PageIds, legacy_question_id, page_ids, question_id, title_key
 from bot.archive.parse import Page
 from bot.models import Answer, Link, Question
 from bot.storage.sqlitedb import BackgroundCheckpoint, StoreError, open_db, transaction
@@ -189,15 +189,17 @@ class Store:
 
     # -- writing pages and questions -------------------------------------------------------
 
-    def put_page(self, page: Page, source: str) -> str:
+    def put_page(self, page: Page, source: str, ids: PageIds | None = None) -> str:
         """Insert or replace one page of a question (one file's page: pages of the same title from other
-        files are kept and merged) and re-merge that question; return its id."""
-        qid = question_id(page.title)
+        files are kept and merged) and re-merge that question; return its id.  ``ids``: the page's
+        :func:`page_ids`, when the caller has them already (computed in a reading worker)."""
+        ids = ids or page_ids(page)
+        qid = ids.question
         _, kept = self._drop_pages(source, keep=(qid, page.page_no), origins=("page",))
         self._write_page(qid, page.page_no, "page", source, page.title, (), page.prev, page.next)
         # a page this file did not provide before has no answers or related rows to replace
-        self._write_body(qid, page.page_no, source, page.answers, page.related, fresh=not kept)
-        self._alias(page.title, qid)
+        self._write_body(qid, page.page_no, source, page.answers, page.related, ids.related, fresh=not kept)
+        self._alias(page.title, qid, ids.legacy)
         self._merge(qid)
         return qid
 
@@ -219,14 +221,15 @@ class Store:
             q.id, 1, "jsonl", source, q.title, q.alt_titles,
             q.prev.title if q.prev else None, q.next.title if q.next else None, sources=q.sources,
         )
-        self._write_body(q.id, 1, source, q.answers, tuple(link.title for link in q.related))
+        related = tuple(link.title for link in q.related)
+        self._write_body(q.id, 1, source, q.answers, related, tuple(map(question_id, related)))
         if q.id == question_id(q.title):
-            self._alias(q.title, q.id)
+            self._alias(q.title, q.id, legacy_question_id(q.title))
         self._merge(q.id)
 
-    def _alias(self, title: str, qid: str) -> None:
-        """Remember the id the first id rule gave this title, if it differs (buttons already sent use it)."""
-        old = legacy_question_id(title)
+    def _alias(self, title: str, qid: str, old: str) -> None:
+        """Remember ``old``, the id the first id rule gave this title, if it differs (buttons already sent
+        use it)."""
         if old != qid:
             self._db.execute("INSERT OR IGNORE INTO id_aliases(old_id, title) VALUES (?, ?)", (old, title))
 
@@ -279,10 +282,11 @@ class Store:
         )
 
     def _write_body(
-        self, qid: str, page_no: int, source: str, answers: Iterable[Answer], related: Iterable[str],
-        *, fresh: bool = False,
+        self, qid: str, page_no: int, source: str, answers: Iterable[Answer], related: Sequence[str],
+        related_ids: Sequence[str], *, fresh: bool = False,
     ) -> None:
-        """Write a page's answers and related titles, replacing its earlier ones (``fresh``: it has none)."""
+        """Write a page's answers and related titles (with their ids), replacing its earlier ones
+        (``fresh``: it has none)."""
         db = self._db
         key = (qid, page_no, source)
         if not fresh:
@@ -294,7 +298,7 @@ class Store:
         )
         db.executemany(
             "INSERT INTO related(question_id, page_no, source, position, title, target_id) VALUES (?, ?, ?, ?, ?, ?)",
-            [(*key, i, t, question_id(t)) for i, t in enumerate(related)],
+            [(*key, i, t, target) for i, (t, target) in enumerate(zip(related, related_ids, strict=True))],
         )
 
     def _merge(self, qid: str) -> None:

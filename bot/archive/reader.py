@@ -1,0 +1,174 @@
+"""Reading archive files: bytes → text → a parsed page with the ids the store files it under.
+
+:func:`read_file` is the pure, CPU-bound part of ingesting a changed file (hashing, decoding, parsing,
+the title → id folding of the page and of each related title: some 200 µs a page).  :class:`FileReader`
+runs it in worker processes when a run has many files, so it overlaps the store's writes in the main
+process (which stay one transaction); results come back in the order of the tasks, so an ingest gives
+the same store and report with or without workers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import TracebackType
+
+from bot.archive.ids import PageIds, page_ids
+from bot.archive.parse import Page, parse_page
+
+log = logging.getLogger("bot.archive")
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+#: Worker processes are started for a batch of at least this many files to read (fewer: read here).
+PARALLEL_MIN = 64
+#: At most this many workers: one process writes the store, and reading is about a third of its work.
+MAX_JOBS = 2
+#: Tasks sent to a worker at a time.
+TASKS_PER_MESSAGE = 16
+
+
+@dataclass(frozen=True)
+class ReadTask:
+    """A file to read: its ``os.stat`` size and mtime, and the content hash the store has for it
+    (None: not recorded, or ``force``: read it as new whatever the hash)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    known_sha: str | None
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What reading one file gave.  ``problem``: why it is skipped; else ``unchanged`` (same content as
+    recorded), or ``page`` with its ``ids``, or ``text`` (a JSON Lines file, imported by the store)."""
+
+    path: str
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str = ""
+    problem: str | None = None
+    unchanged: bool = False
+    page: Page | None = None
+    ids: PageIds | None = None
+    text: str | None = None
+
+
+def decode_bytes(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; None when it is neither."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+
+
+def read_file(task: ReadTask) -> FileRead:
+    """Read, hash, decode and parse one file.  Never raises for a bad file: the problem is named."""
+    path = task.path
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        return FileRead(path, problem=f"cannot read: {exc.strerror or exc}")
+    sha = hashlib.sha256(data).hexdigest()
+    if task.known_sha == sha:
+        return FileRead(path, task.size, task.mtime_ns, sha, unchanged=True)
+    text = decode_bytes(data)
+    if text is None:
+        return FileRead(path, problem="not text in UTF-8, UTF-16 or GB18030")
+    if path.endswith(JSONL_SUFFIXES):
+        return FileRead(path, task.size, task.mtime_ns, sha, text=text)
+    result = parse_page(text)
+    if result.page is None:
+        return FileRead(path, problem=result.problem or "not a page")
+    return FileRead(path, task.size, task.mtime_ns, sha, page=result.page, ids=page_ids(result.page))
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. under ``taskset``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs() -> int:
+    """Reading workers for this machine: one per spare CPU, at most :data:`MAX_JOBS` (0 on one CPU)."""
+    return max(0, min(MAX_JOBS, usable_cpus() - 1))
+
+
+class FileReader:
+    """Runs :func:`read_file` over batches of tasks, in ``jobs`` worker processes (0: in this one).
+
+    The pool starts at the first batch of :data:`PARALLEL_MIN` tasks or more, so small runs never start
+    it.  Workers are forked when this process has no other thread (instant; nothing is shared after the
+    fork but the code), else spawned.  A pool that cannot start, or that breaks (a worker killed), is
+    logged and the rest is read here: no file is lost or read twice into the store.
+    """
+
+    def __init__(self, jobs: int = 0, *, start_method: str | None = None) -> None:
+        self.jobs = max(0, jobs)
+        self._start_method = start_method  # None: as above
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> FileReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def read(self, tasks: Sequence[ReadTask]) -> Iterator[FileRead]:
+        """The result of each task, in order."""
+        pool = self._pool if self._pool is not None or len(tasks) < PARALLEL_MIN else self._start()
+        if pool is None:
+            yield from map(read_file, tasks)
+            return
+        done = 0
+        try:
+            for got in pool.map(read_file, tasks, chunksize=TASKS_PER_MESSAGE):
+                yield got
+                done += 1
+        except (BrokenProcessPool, OSError) as exc:  # a worker killed, or none could start (a process limit)
+            log.warning("file reading workers stopped (%s); reading the rest in this process", exc)
+            self._pool, self.jobs = None, 0
+            yield from map(read_file, tasks[done:])
+
+    def _start(self) -> concurrent.futures.ProcessPoolExecutor | None:
+        if self.jobs == 0:
+            return None
+        method = self._start_method or (
+            "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        try:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.jobs, mp_context=multiprocessing.get_context(method)
+            )
+        except OSError as exc:  # no semaphores (no /dev/shm)
+            log.warning("cannot start file reading workers (%s); reading in this process", exc)
+            self.jobs = 0
+        return self._pool
