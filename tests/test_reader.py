@@ -86,14 +86,16 @@ def test_a_broken_pool_loses_no_file_and_reads_none_twice(tmp_path, monkeypatch,
     assert reader.jobs == 0 and "reading the rest in this process" in caplog.text
 
 
-def test_ingest_with_workers_stores_and_reports_what_ingest_without_them_does(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("batch", "ahead"), [(3, 2), (9, 1024)])
+def test_ingest_with_workers_stores_and_reports_what_ingest_without_them_does(tmp_path, monkeypatch, batch, ahead):
     """Random rounds of new, changed, retitled and deleted pages, bad files, a JSON Lines file and a file
     named twice, ingested with reading workers and without: the same tables and reports."""
     import bot.storage.ingest as ingest_module
     from tests.test_ingest import _dump
 
     monkeypatch.setattr(reader_module, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(ingest_module, "STATE_BATCH", 9)  # several batches per run
+    monkeypatch.setattr(ingest_module, "STATE_BATCH", batch)  # several batches per run, read ahead
+    monkeypatch.setattr(ingest_module, "AHEAD_TASKS", ahead)
     rng = random.Random(8)
     titles = [f"并行读取的问题{n}是什么?" for n in range(10)]
     pages = tmp_path / "pages"
@@ -133,3 +135,30 @@ def test_an_unchanged_file_read_again_keeps_its_new_mtime(tmp_path):
     finally:
         store.close()
 
+
+
+@pytest.mark.parametrize("jobs", [0, 1])
+def test_a_file_named_again_in_a_later_batch_waits_for_its_first_reading_to_be_stored(tmp_path, monkeypatch, jobs):
+    import bot.storage.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "STATE_BATCH", 2)  # batches [p, a], [b, p]: both handed out before storing
+    monkeypatch.setattr(reader_module, "PARALLEL_MIN", 1)
+    for name in ("p", "a", "b"):
+        write(tmp_path, f"{name}.txt", make_page(f"批次之间重复的文件{name}?"))
+    store = Store.open(str(tmp_path / "a.db"))
+    try:
+        report = ingest(store, [str(tmp_path / n) for n in ("p.txt", "a.txt", "b.txt", "p.txt")], jobs=jobs)
+        assert (report.files, report.pages, report.unchanged) == (4, 3, 1)
+    finally:
+        store.close()
+
+
+def test_workers_start_only_once_a_run_has_enough_files_to_read(tmp_path):
+    for n in range(70):
+        write(tmp_path, f"q{n:02d}.txt", make_page(f"够多的文件才开工人进程{n}?"))
+    tasks = tasks_for(tmp_path)
+    assert len(tasks) > reader_module.PARALLEL_MIN > 10
+    with FileReader(1) as reader:
+        assert len(list(reader.read(tasks[:10]))) == 10 and reader._pool is None  # a small run: read here
+        got = list(reader.read(tasks[10:]))
+        assert reader._pool is not None and got == [read_file(t) for t in tasks[10:]]

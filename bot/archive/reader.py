@@ -118,9 +118,9 @@ def default_jobs() -> int:
 class FileReader:
     """Runs :func:`read_file` over batches of tasks, in ``jobs`` worker processes (0: in this one).
 
-    The pool starts at the first batch of :data:`PARALLEL_MIN` tasks or more, so small runs never start
-    it.  Workers are forked when this process has no other thread (instant; nothing is shared after the
-    fork but the code), else spawned.  A pool that cannot start, or that breaks (a worker killed), is
+    The pool starts once :data:`PARALLEL_MIN` tasks have been given, so small runs never start it.
+    Workers are forked when this process has no other thread (instant; nothing is shared after the fork
+    but the code), else spawned.  A pool that cannot start, or that breaks (a worker killed), is
     logged and the rest is read here: no file is lost or read twice into the store.
     """
 
@@ -128,6 +128,7 @@ class FileReader:
         self.jobs = max(0, jobs)
         self._start_method = start_method  # None: as above
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._tasks = 0  # tasks given so far
 
     def __enter__(self) -> FileReader:
         return self
@@ -143,20 +144,34 @@ class FileReader:
             self._pool = None
 
     def read(self, tasks: Sequence[ReadTask]) -> Iterator[FileRead]:
-        """The result of each task, in order."""
-        pool = self._pool if self._pool is not None or len(tasks) < PARALLEL_MIN else self._start()
+        """The result of each task, in order.  With workers the tasks are handed out now, so the caller can
+        give the next batch before it takes this one's results (without, each is read as it is taken)."""
+        self._tasks += len(tasks)
+        pool = self._pool if self._pool is not None or self._tasks < PARALLEL_MIN else self._start()
         if pool is None:
-            yield from map(read_file, tasks)
-            return
+            return map(read_file, tasks)
+        try:
+            results = pool.map(read_file, tasks, chunksize=TASKS_PER_MESSAGE)
+        except (BrokenProcessPool, OSError) as exc:  # a broken pool, or no worker could start (a process limit)
+            self._stopped(exc)
+            return map(read_file, tasks)
+        return self._collect(results, tasks)
+
+    def _collect(self, results: Iterator[FileRead], tasks: Sequence[ReadTask]) -> Iterator[FileRead]:
         done = 0
         try:
-            for got in pool.map(read_file, tasks, chunksize=TASKS_PER_MESSAGE):
+            for got in results:
                 yield got
                 done += 1
-        except (BrokenProcessPool, OSError) as exc:  # a worker killed, or none could start (a process limit)
-            log.warning("file reading workers stopped (%s); reading the rest in this process", exc)
-            self._pool, self.jobs = None, 0
+        except (BrokenProcessPool, OSError) as exc:  # a worker killed
+            self._stopped(exc)
             yield from map(read_file, tasks[done:])
+
+    def _stopped(self, exc: BaseException) -> None:
+        log.warning("file reading workers stopped (%s); reading the rest in this process", exc)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool, self.jobs = None, 0
 
     def _start(self) -> concurrent.futures.ProcessPoolExecutor | None:
         if self.jobs == 0:

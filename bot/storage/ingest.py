@@ -7,6 +7,7 @@ rest is still ingested. The whole run commits at once: a run killed half-way cha
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -111,10 +112,9 @@ def ingest(
             if not os.path.exists(root):
                 report.skipped.append((root, "no such file or folder"))
                 report.missing.append(root)
-        for chunk in _chunks(iter_files(r for r in roots if os.path.exists(r)), STATE_BATCH):
-            if prune:
-                seen.update(chunk)
-            for got in _read_chunk(store, chunk, reader, force):
+        chunks = _chunks(iter_files(r for r in roots if os.path.exists(r)), STATE_BATCH)
+        for results in _read_ahead(store, _noted(chunks, seen if prune else None), reader, force):
+            for got in results:
                 report.files += 1
                 _apply(store, got, report)
                 if progress is not None and report.files % progress_every == 0:
@@ -140,28 +140,68 @@ def ingest(
 
 #: What a file of the recorded size and mtime gives (one object for all: 10^6 of them per run).
 _UNCHANGED = FileRead("", unchanged=True)
+#: Batches handed to the reader before the oldest is stored, at most (so the workers parse ahead while
+#: this process writes, also when a batch holds only a few changed files) ...
+AHEAD_BATCHES = 16
+#: ... and files to read in them, at most (bounds the parsed pages waiting in memory).
+AHEAD_TASKS = 1024
 
 
-def _read_chunk(store: Store, chunk: list[str], reader: FileReader, force: bool) -> Iterator[FileRead]:
-    """What each file of ``chunk`` gave, in order: the unchanged ones (same size and mtime as recorded) and
-    the unreadable ones from ``os.stat``, the others read by ``reader``.  A path listed twice is read again
-    after its first reading is stored, as if the files came one by one."""
-    states = store.file_states(chunk)  # one query per batch, not one per file
-    while chunk:
-        items: list[FileRead | ReadTask] = []
-        pending: set[str] = set()
-        for n, path in enumerate(chunk):
-            if path in pending:  # the same file again: once the earlier one is stored
-                chunk = chunk[n:]
-                break
-            items.append(_stat(path, states.get(path), force))
-            pending.add(path)
-        else:
-            chunk = []
-        read = reader.read([item for item in items if isinstance(item, ReadTask)])
-        for item in items:
-            yield next(read) if isinstance(item, ReadTask) else item
-        states = store.file_states(chunk) if chunk else {}
+def _noted(chunks: Iterable[list[str]], seen: set[str] | None) -> Iterator[list[str]]:
+    for chunk in chunks:
+        if seen is not None:
+            seen.update(chunk)
+        yield chunk
+
+
+def _read_ahead(
+    store: Store, chunks: Iterable[list[str]], reader: FileReader, force: bool
+) -> Iterator[Iterator[FileRead]]:
+    """What each file gave, batch by batch in file order; take each batch's results before asking for the
+    next.  A batch's files are ``stat``-ed against the recorded states and its files to read handed to
+    ``reader`` up to :data:`AHEAD_BATCHES` batches before its results are taken: the workers read while the
+    earlier batches are stored.  A batch never holds a file that an earlier batch not yet stored holds (a
+    path listed twice), so the recorded state it is checked against is current: such a path waits until
+    the earlier batch is stored, as if the files came one by one."""
+    ahead: collections.deque[tuple[set[str], int, Iterator[FileRead]]] = collections.deque()
+    waiting: set[str] = set()
+    tasks_ahead = 0
+    for batch in _distinct_runs(chunks):
+        names = set(batch)
+        while ahead and (len(ahead) >= AHEAD_BATCHES or tasks_ahead >= AHEAD_TASKS or not waiting.isdisjoint(names)):
+            done, n_tasks, results = ahead.popleft()
+            yield results
+            waiting -= done
+            tasks_ahead -= n_tasks
+        states = store.file_states(batch)  # one query per batch, not one per file
+        items = [_stat(path, states.get(path), force) for path in batch]
+        tasks = [item for item in items if isinstance(item, ReadTask)]
+        ahead.append((names, len(tasks), _in_order(items, reader.read(tasks))))
+        waiting |= names
+        tasks_ahead += len(tasks)
+    while ahead:
+        yield ahead.popleft()[2]
+
+
+def _distinct_runs(chunks: Iterable[list[str]]) -> Iterator[list[str]]:
+    """Each chunk, cut before a path it already holds."""
+    for chunk in chunks:
+        run: list[str] = []
+        names: set[str] = set()
+        for path in chunk:
+            if path in names:
+                yield run
+                run, names = [], set()
+            run.append(path)
+            names.add(path)
+        if run:
+            yield run
+
+
+def _in_order(items: list[FileRead | ReadTask], read: Iterator[FileRead]) -> Iterator[FileRead]:
+    """``items`` with each task replaced by its result."""
+    for item in items:
+        yield next(read) if isinstance(item, ReadTask) else item
 
 
 def _stat(path: str, known: tuple[int, int, str] | None, force: bool) -> FileRead | ReadTask:
