@@ -86,8 +86,9 @@ def test_a_broken_pool_loses_no_file_and_reads_none_twice(tmp_path, monkeypatch,
     assert reader.jobs == 0 and "reading the rest in this process" in caplog.text
 
 
-@pytest.mark.parametrize(("batch", "ahead"), [(3, 2), (9, 1024)])
-def test_ingest_with_workers_stores_and_reports_what_ingest_without_them_does(tmp_path, monkeypatch, batch, ahead):
+@pytest.mark.parametrize(("batch", "ahead", "window"), [(3, 2, 1), (9, 1024, 2**25)])
+def test_ingest_with_workers_stores_and_reports_what_ingest_without_them_does(tmp_path, monkeypatch, batch, ahead,
+                                                                              window):
     """Random rounds of new, changed, retitled and deleted pages, bad files, a JSON Lines file and a file
     named twice, ingested with reading workers and without: the same tables and reports."""
     import bot.storage.ingest as ingest_module
@@ -96,6 +97,8 @@ def test_ingest_with_workers_stores_and_reports_what_ingest_without_them_does(tm
     monkeypatch.setattr(reader_module, "PARALLEL_MIN", 1)
     monkeypatch.setattr(ingest_module, "STATE_BATCH", batch)  # several batches per run, read ahead
     monkeypatch.setattr(ingest_module, "AHEAD_TASKS", ahead)
+    monkeypatch.setattr(ingest_module, "AHEAD_BYTES", ahead * 300)  # ~a page of this test each
+    monkeypatch.setattr(reader_module, "WINDOW_BYTES", window)  # 1: each file in a window of its own
     rng = random.Random(8)
     titles = [f"并行读取的问题{n}是什么?" for n in range(10)]
     pages = tmp_path / "pages"
@@ -162,3 +165,28 @@ def test_workers_start_only_once_a_run_has_enough_files_to_read(tmp_path):
         assert len(list(reader.read(tasks[:10]))) == 10 and reader._pool is None  # a small run: read here
         got = list(reader.read(tasks[10:]))
         assert reader._pool is not None and got == [read_file(t) for t in tasks[10:]]
+
+
+def test_a_batch_of_large_files_is_handed_out_a_window_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader_module, "PARALLEL_MIN", 1)
+    for n in range(12):
+        write(tmp_path, f"q{n:02d}.txt", make_page(f"大文件分窗口读取{n}?", 1, [("a", "长" * 3000)]))
+    tasks = tasks_for(tmp_path)
+    budget = 2 * max(t.size for t in tasks)
+    windows = reader_module._windows(tasks, budget)
+    assert [t for w in windows for t in w] == tasks and len(windows) >= 6
+    assert all(sum(t.size for t in w) <= budget for w in windows)
+    assert reader_module._windows(tasks, 1) == [[t] for t in tasks]  # a file larger than the budget: alone
+    monkeypatch.setattr(reader_module, "WINDOW_BYTES", budget)
+    handed: list[int] = []
+
+    class CountingPool:
+        def map(self, fn, window, chunksize=1):
+            handed.append(len(window))
+            return map(fn, window)
+
+    reader = FileReader(1)
+    monkeypatch.setattr(reader, "_start", lambda: CountingPool())
+    got = reader.read(tasks)
+    assert handed == [len(windows[0])]  # the first window only, before anything is taken
+    assert list(got) == [read_file(t) for t in tasks] and handed == [len(w) for w in windows]

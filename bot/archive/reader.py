@@ -32,6 +32,10 @@ PARALLEL_MIN = 64
 MAX_JOBS = 2
 #: Tasks sent to a worker at a time.
 TASKS_PER_MESSAGE = 16
+#: A batch's tasks are handed out in windows of files totalling at most this many bytes (one file at
+#: least), the next window when the caller starts on this one: a batch of large pages is not all
+#: parsed and waiting in memory at once.
+WINDOW_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,19 @@ def read_file(task: ReadTask) -> FileRead:
     return FileRead(path, task.size, task.mtime_ns, sha, page=result.page, ids=page_ids(result.page))
 
 
+def _windows(tasks: Sequence[ReadTask], budget: int) -> list[Sequence[ReadTask]]:
+    """``tasks`` cut into runs of at most ``budget`` bytes of files (a larger file alone)."""
+    out: list[Sequence[ReadTask]] = []
+    start = size = 0
+    for i, task in enumerate(tasks):
+        if i > start and size + task.size > budget:
+            out.append(tasks[start:i])
+            start, size = i, 0
+        size += task.size
+    out.append(tasks[start:])
+    return out
+
+
 def usable_cpus() -> int:
     """CPUs this process may run on (its affinity mask, e.g. under ``taskset``)."""
     try:
@@ -148,21 +165,30 @@ class FileReader:
         give the next batch before it takes this one's results (without, each is read as it is taken)."""
         self._tasks += len(tasks)
         pool = self._pool if self._pool is not None or self._tasks < PARALLEL_MIN else self._start()
-        if pool is None:
+        if pool is None or not tasks:
             return map(read_file, tasks)
+        windows = _windows(tasks, WINDOW_BYTES)
         try:
-            results = pool.map(read_file, tasks, chunksize=TASKS_PER_MESSAGE)
+            first = pool.map(read_file, windows[0], chunksize=TASKS_PER_MESSAGE)
         except (BrokenProcessPool, OSError) as exc:  # a broken pool, or no worker could start (a process limit)
             self._stopped(exc)
             return map(read_file, tasks)
-        return self._collect(results, tasks)
+        return self._collect(pool, first, windows, tasks)
 
-    def _collect(self, results: Iterator[FileRead], tasks: Sequence[ReadTask]) -> Iterator[FileRead]:
+    def _collect(
+        self, pool: concurrent.futures.ProcessPoolExecutor, first: Iterator[FileRead],
+        windows: list[Sequence[ReadTask]], tasks: Sequence[ReadTask],
+    ) -> Iterator[FileRead]:
         done = 0
         try:
-            for got in results:
-                yield got
-                done += 1
+            current = first
+            for k in range(len(windows)):
+                following = pool.map(read_file, windows[k + 1], chunksize=TASKS_PER_MESSAGE) \
+                    if k + 1 < len(windows) else iter(())  # handed out as this window is taken
+                for got in current:
+                    yield got
+                    done += 1
+                current = following
         except (BrokenProcessPool, OSError) as exc:  # a worker killed
             self._stopped(exc)
             yield from map(read_file, tasks[done:])

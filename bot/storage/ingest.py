@@ -143,8 +143,9 @@ _UNCHANGED = FileRead("", unchanged=True)
 #: Batches handed to the reader before the oldest is stored, at most (so the workers parse ahead while
 #: this process writes, also when a batch holds only a few changed files) ...
 AHEAD_BATCHES = 16
-#: ... and files to read in them, at most (bounds the parsed pages waiting in memory).
+#: ... and files to read in them, at most, and their bytes (bound the parsed pages waiting in memory).
 AHEAD_TASKS = 1024
+AHEAD_BYTES = 64 * 2**20
 
 
 def _noted(chunks: Iterable[list[str]], seen: set[str] | None) -> Iterator[list[str]]:
@@ -159,28 +160,33 @@ def _read_ahead(
 ) -> Iterator[Iterator[FileRead]]:
     """What each file gave, batch by batch in file order; take each batch's results before asking for the
     next.  A batch's files are ``stat``-ed against the recorded states and its files to read handed to
-    ``reader`` up to :data:`AHEAD_BATCHES` batches before its results are taken: the workers read while the
-    earlier batches are stored.  A batch never holds a file that an earlier batch not yet stored holds (a
-    path listed twice), so the recorded state it is checked against is current: such a path waits until
-    the earlier batch is stored, as if the files came one by one."""
-    ahead: collections.deque[tuple[set[str], int, Iterator[FileRead]]] = collections.deque()
+    ``reader`` up to :data:`AHEAD_BATCHES` batches (:data:`AHEAD_TASKS` files to read, :data:`AHEAD_BYTES`)
+    before its results are taken: the workers read while the earlier batches are stored.  A batch never
+    holds a file that an earlier batch not yet stored holds (a path listed twice), so the recorded state it
+    is checked against is current: such a path waits until the earlier batch is stored, as if the files
+    came one by one."""
+    ahead: collections.deque[tuple[set[str], int, int, Iterator[FileRead]]] = collections.deque()
     waiting: set[str] = set()
-    tasks_ahead = 0
+    tasks_ahead = bytes_ahead = 0
     for batch in _distinct_runs(chunks):
         names = set(batch)
-        while ahead and (len(ahead) >= AHEAD_BATCHES or tasks_ahead >= AHEAD_TASKS or not waiting.isdisjoint(names)):
-            done, n_tasks, results = ahead.popleft()
+        while ahead and (len(ahead) >= AHEAD_BATCHES or tasks_ahead >= AHEAD_TASKS or bytes_ahead >= AHEAD_BYTES
+                         or not waiting.isdisjoint(names)):
+            done, n_tasks, n_bytes, results = ahead.popleft()
             yield results
             waiting -= done
             tasks_ahead -= n_tasks
+            bytes_ahead -= n_bytes
         states = store.file_states(batch)  # one query per batch, not one per file
         items = [_stat(path, states.get(path), force) for path in batch]
         tasks = [item for item in items if isinstance(item, ReadTask)]
-        ahead.append((names, len(tasks), _in_order(items, reader.read(tasks))))
+        n_bytes = sum(task.size for task in tasks)
+        ahead.append((names, len(tasks), n_bytes, _in_order(items, reader.read(tasks))))
         waiting |= names
         tasks_ahead += len(tasks)
+        bytes_ahead += n_bytes
     while ahead:
-        yield ahead.popleft()[2]
+        yield ahead.popleft()[3]
 
 
 def _distinct_runs(chunks: Iterable[list[str]]) -> Iterator[list[str]]:
