@@ -59,19 +59,28 @@ def test_workers_give_what_this_process_gives_in_the_same_order(tmp_path, monkey
 
 
 class _BreakingPool:
-    """A pool whose worker dies after giving ``n`` results."""
+    """A pool whose worker dies after giving ``n`` results (counted over every ``map``); a pool that was
+    shut down takes no more work, as ``ProcessPoolExecutor``."""
 
     def __init__(self, n: int) -> None:
         self.n = n
+        self.given = 0
+        self.down = False
 
     def map(self, fn, tasks, chunksize=1):
-        for i, task in enumerate(tasks):
-            if i == self.n:
+        if self.down:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        return self._results(fn, list(tasks))
+
+    def _results(self, fn, tasks):
+        for task in tasks:
+            if self.given >= self.n:
                 raise BrokenProcessPool("a worker was killed")
+            self.given += 1
             yield fn(task)
 
     def shutdown(self, wait=True, cancel_futures=False):
-        pass
+        self.down = True
 
 
 def test_a_broken_pool_loses_no_file_and_reads_none_twice(tmp_path, monkeypatch, caplog):
@@ -84,6 +93,27 @@ def test_a_broken_pool_loses_no_file_and_reads_none_twice(tmp_path, monkeypatch,
     got = list(reader.read(tasks))
     assert [r.path for r in got] == [t.path for t in tasks] and all(r.page for r in got)
     assert reader.jobs == 0 and "reading the rest in this process" in caplog.text
+
+
+def test_batches_waiting_when_the_pool_breaks_are_read_here(tmp_path, monkeypatch):
+    """Two batches handed out, each in windows of one file; the worker dies during the first: the rest of
+    both is read in this process, in order, and nothing is given to the stopped pool."""
+    for n in range(8):
+        write(tmp_path, f"q{n}.txt", make_page(f"等着的批次{n}?"))
+    tasks = tasks_for(tmp_path)
+    monkeypatch.setattr(reader_module, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(reader_module, "WINDOW_BYTES", 1)
+    pool = _BreakingPool(2)
+
+    def start():
+        reader._pool = pool
+        return pool
+
+    reader = FileReader(1)
+    monkeypatch.setattr(reader, "_start", start)
+    first, second = reader.read(tasks[:4]), reader.read(tasks[4:])  # both handed out before either is taken
+    got = [*first, *second]
+    assert got == [read_file(t) for t in tasks] and pool.down and reader.jobs == 0
 
 
 @pytest.mark.parametrize(("batch", "ahead", "window"), [(3, 2, 1), (9, 1024, 2**25)])
@@ -186,7 +216,7 @@ def test_a_batch_of_large_files_is_handed_out_a_window_at_a_time(tmp_path, monke
             return map(fn, window)
 
     reader = FileReader(1)
-    monkeypatch.setattr(reader, "_start", lambda: CountingPool())
+    reader._pool = CountingPool()  # started
     got = reader.read(tasks)
     assert handed == [len(windows[0])]  # the first window only, before anything is taken
     assert list(got) == [read_file(t) for t in tasks] and handed == [len(w) for w in windows]

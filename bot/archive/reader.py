@@ -183,8 +183,12 @@ class FileReader:
         try:
             current = first
             for k in range(len(windows)):
-                following = pool.map(read_file, windows[k + 1], chunksize=TASKS_PER_MESSAGE) \
-                    if k + 1 < len(windows) else iter(())  # handed out as this window is taken
+                if k + 1 == len(windows):
+                    following: Iterator[FileRead] = iter(())
+                elif self._pool is pool:  # handed out as this window is taken
+                    following = pool.map(read_file, windows[k + 1], chunksize=TASKS_PER_MESSAGE)
+                else:  # the pool stopped while this batch waited (another batch saw it break): read here
+                    following = map(read_file, windows[k + 1])
                 for got in current:
                     yield got
                     done += 1
