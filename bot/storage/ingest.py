@@ -149,6 +149,7 @@ AHEAD_BYTES = 64 * 2**20
 
 
 def _noted(chunks: Iterable[list[str]], seen: set[str] | None) -> Iterator[list[str]]:
+    """``chunks``, each path added to ``seen`` (for ``--prune``) as its chunk is taken."""
     for chunk in chunks:
         if seen is not None:
             seen.update(chunk)
