@@ -119,6 +119,8 @@ def open_db(path: str, migrations: Sequence[Migration], *, what: str, create: bo
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # the row a REPLACE removes fires delete triggers (the archive store's kept totals), from the migrations on
+        conn.execute("PRAGMA recursive_triggers = ON")
         if not (os.path.isfile(path) and os.path.getsize(path) > QUICK_CHECK_MAX_BYTES):
             quick = conn.execute("PRAGMA quick_check(1)").fetchone()
             if quick is None or quick[0] != "ok":

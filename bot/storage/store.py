@@ -97,9 +97,7 @@ class Store:
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> Store:
         """Open (and migrate) the store at ``path``. Raises :class:`StoreError` naming the file."""
-        conn = open_db(path, MIGRATIONS, what="archive store", create=create)
-        conn.execute("PRAGMA recursive_triggers = ON")  # a REPLACE's delete is counted in totals (schema v3)
-        return cls(conn, path)
+        return cls(open_db(path, MIGRATIONS, what="archive store", create=create), path)
 
     def close(self) -> None:
         self._checkpoint.wait()

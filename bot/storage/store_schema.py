@@ -137,7 +137,7 @@ def _v3(db: sqlite3.Connection) -> None:
     10^6 questions when the file is not in SQLite's cache).
 
     ``INSERT OR REPLACE`` deletes the row it replaces; that fires the delete trigger only with
-    ``PRAGMA recursive_triggers = ON``, which :meth:`Store.open` sets on every connection.
+    ``PRAGMA recursive_triggers = ON``, which :func:`~bot.storage.sqlitedb.open_db` sets on every connection.
     """
     db.execute("CREATE TABLE totals (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
     for table in COUNTED:
