@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import NamedTuple
 
-from bot.archive.parse import Page, split_title
+from bot.archive.parse import split_title
 
 ID_LENGTH = 12
 ID_PATTERN = r"[a-z0-9_-]{1,32}"
@@ -71,9 +72,9 @@ class PageIds(NamedTuple):
     related: tuple[str, ...]
 
 
-def page_ids(page: Page) -> PageIds:
-    """The :class:`PageIds` of a parsed page."""
-    return PageIds(question_id(page.title), legacy_question_id(page.title), tuple(map(question_id, page.related)))
+def page_ids(title: str, related: Iterable[str]) -> PageIds:
+    """The :class:`PageIds` of a page (or a JSON Lines record) with this title and these related titles."""
+    return PageIds(question_id(title), legacy_question_id(title), tuple(map(question_id, related)))
 
 
 def legacy_question_id(title: str) -> str:

@@ -26,7 +26,7 @@ from bot.archive.parse import Page, parse_page
 log = logging.getLogger("bot.archive")
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-#: Worker processes are started for a batch of at least this many files to read (fewer: read here).
+#: Worker processes are started once a run has given this many files to read (fewer: all read here).
 PARALLEL_MIN = 64
 #: At most this many workers: one process writes the store, and reading is about a third of its work.
 MAX_JOBS = 2
@@ -103,7 +103,8 @@ def read_file(task: ReadTask) -> FileRead:
     result = parse_page(text)
     if result.page is None:
         return FileRead(path, problem=result.problem or "not a page")
-    return FileRead(path, task.size, task.mtime_ns, sha, page=result.page, ids=page_ids(result.page))
+    page = result.page
+    return FileRead(path, task.size, task.mtime_ns, sha, page=page, ids=page_ids(page.title, page.related))
 
 
 def _windows(tasks: Sequence[ReadTask], budget: int) -> list[Sequence[ReadTask]]:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bot.archive.ids import PageIds, legacy_question_id, page_ids, question_id, title_key
+from bot.archive.ids import PageIds, page_ids, question_id, title_key
 from bot.archive.parse import Page
 from bot.models import Answer, Link, Question
 from bot.storage.sqlitedb import BackgroundCheckpoint, StoreError, open_db, transaction
@@ -191,7 +191,7 @@ class Store:
         """Insert or replace one page of a question (one file's page: pages of the same title from other
         files are kept and merged) and re-merge that question; return its id.  ``ids``: the page's
         :func:`page_ids`, when the caller has them already (computed in a reading worker)."""
-        ids = ids or page_ids(page)
+        ids = ids or page_ids(page.title, page.related)
         qid = ids.question
         _, kept = self._drop_pages(source, keep=(qid, page.page_no), origins=("page",))
         self._write_page(qid, page.page_no, "page", source, page.title, (), page.prev, page.next)
@@ -220,9 +220,10 @@ class Store:
             q.prev.title if q.prev else None, q.next.title if q.next else None, sources=q.sources,
         )
         related = tuple(link.title for link in q.related)
-        self._write_body(q.id, 1, source, q.answers, related, tuple(map(question_id, related)))
-        if q.id == question_id(q.title):
-            self._alias(q.title, q.id, legacy_question_id(q.title))
+        ids = page_ids(q.title, related)
+        self._write_body(q.id, 1, source, q.answers, related, ids.related)
+        if q.id == ids.question:
+            self._alias(q.title, q.id, ids.legacy)
         self._merge(q.id)
 
     def _alias(self, title: str, qid: str, old: str) -> None:
