@@ -6,8 +6,8 @@ ingest and build) pays it.  Here the same dictionary is kept as two arrays in an
 by newlines as UTF-8, and their frequencies): reading them and making the dict takes ~0.16 s.  The file names
 the jieba version and the path, size and mtime of the dictionary file it was made from (a digest of them is in
 its name too); any difference, or a file that does not read back whole, and jieba's own loading is used (and
-the cache written again).  Arrays are
-read with ``allow_pickle=False``: a file planted in the temp dir can at worst change the tokens.
+the cache written again).  Arrays are read with ``allow_pickle=False``: a file planted in the temp dir can at
+worst change the tokens.
 """
 
 from __future__ import annotations
