@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 NB = "\u00a0"
@@ -30,6 +31,21 @@ def make_page(
         out.append(f"\n下一个讨论\n{nxt}")
     out.append(FOOTER)
     return "".join(out)
+
+
+def churn(folder: Path, rng: random.Random, titles: list[str], edits: int, *, drop: float, related: int) -> None:
+    """``edits`` random edits of the page files ``00.txt`` … ``29.txt`` in ``folder``: an existing file deleted
+    (with chance ``drop``), else written anew with a title of ``titles``, page 1 or 2, one answer, ``related``
+    related titles and random previous and next titles (new, changed, retitled, moved pages)."""
+    for _ in range(edits):
+        name = f"{rng.randrange(30):02d}.txt"
+        if rng.random() < drop and (folder / name).exists():
+            (folder / name).unlink()
+            continue
+        rel = rng.sample(titles, related)
+        answers = [(f"作者{rng.randrange(3)}", f"回答{rng.randrange(4)}")]
+        write(folder, name, make_page(rng.choice(titles), rng.randrange(1, 3), answers, rel,
+                                      prev=rng.choice([None, *titles]), nxt=rng.choice([None, *titles])))
 
 
 def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

@@ -14,7 +14,7 @@ from bot.archive.jsonl import from_json, to_json
 from bot.archive.reader import decode_bytes
 from bot.storage.backends import open_store
 from bot.storage.ingest import ingest
-from tests.pages import make_page, write
+from tests.pages import churn, make_page, write
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -223,15 +223,7 @@ def test_questions_merged_once_per_batch_equal_a_merge_after_every_page(tmp_path
     batched, eager = Store.open(str(tmp_path / "a.db")), Store.open(str(tmp_path / "b.db"))
     try:
         for round_no in range(6):
-            for _ in range(15):
-                name = f"{rng.randrange(30):02d}.txt"
-                if rng.random() < 0.2 and (pages / name).exists():
-                    (pages / name).unlink()
-                    continue
-                related = rng.sample(titles, 3)
-                answers = [(f"作者{rng.randrange(3)}", f"回答{rng.randrange(4)}")]
-                write(pages, name, make_page(rng.choice(titles), rng.randrange(1, 3), answers, related,
-                                             prev=rng.choice([None, *titles]), nxt=rng.choice([None, *titles])))
+            churn(pages, rng, titles, 15, drop=0.2, related=3)
             records = [to_json(batched.get(qid)) for qid in sorted(batched.existing_ids(
                 question_id(t) for t in titles))[:2]] if round_no else []
             write(pages, "records.jsonl", "\n".join([*records, "{not json"]))

@@ -14,7 +14,7 @@ from bot.archive.parse import parse_page
 from bot.archive.reader import FileReader, ReadTask, read_file
 from bot.storage.ingest import ingest
 from bot.storage.store import Store
-from tests.pages import make_page, write
+from tests.pages import churn, make_page, write
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -28,8 +28,8 @@ def test_a_page_is_read_with_the_ids_the_store_files_it_under(tmp_path):
     task = tasks_for(tmp_path)[0]
     got = read_file(task)
     assert got.problem is None and got.page == parse_page((tmp_path / "p.txt").read_text()).page
-    assert got.ids == page_ids(got.page) == (question_id("C++ 怎么入门?"), legacy_question_id("C++ 怎么入门?"),
-                                             (question_id("Python 怎么入门?"),))
+    want = (question_id("C++ 怎么入门?"), legacy_question_id("C++ 怎么入门?"), (question_id("Python 怎么入门?"),))
+    assert got.ids == page_ids(got.page.title, got.page.related) == want
     assert (got.size, got.mtime_ns) == (task.size, task.mtime_ns) and len(got.sha256) == 64
     again = read_file(ReadTask(task.path, task.size, task.mtime_ns, got.sha256))
     assert again.unchanged and again.page is None and again.sha256 == got.sha256  # same content: not parsed
@@ -136,14 +136,7 @@ def test_ingest_with_workers_stores_and_reports_what_ingest_without_them_does(tm
     plain, parallel = Store.open(str(tmp_path / "a.db")), Store.open(str(tmp_path / "b.db"))
     try:
         for round_no in range(4):
-            for _ in range(20):
-                name = f"{rng.randrange(30):02d}.txt"
-                if rng.random() < 0.15 and (pages / name).exists():
-                    (pages / name).unlink()
-                    continue
-                write(pages, name, make_page(rng.choice(titles), rng.randrange(1, 3),
-                                             [(f"作者{rng.randrange(3)}", f"回答{rng.randrange(4)}")],
-                                             rng.sample(titles, 2)))
+            churn(pages, rng, titles, 20, drop=0.15, related=2)
             write(pages, "records.jsonl", "{not json" if round_no % 2 else "")
             twice = [str(pages / "05.txt")] if (pages / "05.txt").exists() else []
             reports = [ingest(store, [*twice, str(pages)], prune=round_no == 3, jobs=jobs)
