@@ -174,6 +174,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         elapsed_ms = (time.perf_counter() - started) * 1000
         top = outcome.candidates[0][1] if outcome.candidates else None
         explanation = matcher.explain_score(args.question, top) if args.explain and top else None
+        matched = matcher.corrected(outcome.decision.query) if args.explain else None  # typos repaired
         if args.json:
             print(json.dumps({
                 "band": outcome.band.value,
@@ -188,13 +189,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
                     "answers": [{"author": a.author, "text": a.text} for a in outcome.question.answers],
                 },
                 "ms": round(elapsed_ms, 2),
-                **({"explain": _explanation_json(explanation)} if args.explain else {}),
+                **({"explain": _explanation_json(explanation), "matched_as": matched} if args.explain else {}),
             }, ensure_ascii=False, indent=2))
             return 0
         print(f"band: {outcome.band.value}   ({elapsed_ms:.1f} ms)")
         for n, (hit, title) in enumerate(outcome.candidates, start=1):
             print(f"  {n}. {hit.score:5.1f}  {title}  [{hit.key}]")
         if args.explain:
+            print(f"matched as: {matched}")
             print("\n".join(explanation.lines()) if explanation else "no learned confidence to explain")
         renderer = Renderer(RenderSettings.from_config(cfg), converter=traditional_converter())
         example = answerer.example() if outcome.band is Band.SMALLTALK else None

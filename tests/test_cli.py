@@ -153,6 +153,15 @@ def test_ask_explain_lists_each_features_contribution_to_the_confidence(config):
     assert abs(100 / (1 + math.exp(-total)) - explain["confidence"]) < 0.1
 
 
+def test_ask_explain_shows_the_query_as_matched_with_its_ime_typos_repaired(config):
+    assert cli("ingest", "--config", str(config)).returncode == 0
+    plain = cli("ask", "ResNet 的残叉连接为什么有效", "--explain", "--config", str(config))
+    assert plain.returncode == 0, plain.stderr
+    assert "matched as: resnet 的残差连接为什么有效" in plain.stdout
+    asked = json.loads(cli("ask", "ResNet 的残叉连接为什么有效", "--explain", "--json", "--config", str(config)).stdout)
+    assert asked["matched_as"] == "resnet 的残差连接为什么有效" and asked["band"] == "answer"
+
+
 def test_ingest_jobs_must_be_a_number_from_zero(capsys):
     parser = build_parser()
     assert parser.parse_args(["ingest", "--jobs", "0"]).jobs == 0

@@ -11,6 +11,7 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 
 from bot.models import Band, Decision, Hit
 from bot.search import shortlist
+from bot.search.analysis import Normalizer
 from bot.search.matcher import Matcher, MatcherSettings
 from bot.search.shortlist import hand_confidences
 
@@ -86,6 +87,44 @@ def test_traditional_query_finds_title(m):
 )
 def test_homophone_typo_finds_title(m, query, key):
     assert m.search(query, 1)[0][0] == key
+
+
+@pytest.mark.parametrize(
+    "typed,meant",
+    [
+        ("残叉网络为什么能解决深度网络的退化问题", "残差网络为什么能解决深度网络的退化问题"),
+        ("父目总是催婚该怎么沟通", "父母总是催婚该怎么沟通"),
+        ("儒何看待全国多地官方开办暑期免费托管班", "如何看待全国多地官方开办暑期免费托管班"),  # a frame
+        ("深度学习入门推荐哪歇书", "深度学习入门推荐哪些书"),
+    ],
+)
+def test_an_ime_typo_costs_nothing_the_query_is_matched_as_the_archive_spells_it(m, typed, meant):
+    assert m.corrected(typed) == m.corrected(meant) == Normalizer().normalize(meant)
+    assert m.search(typed, 5) == m.search(meant, 5)
+    assert m.decide(typed).band is m.decide(meant).band
+
+
+def test_a_homophone_the_archive_also_uses_is_not_read_as_a_typo():
+    m = Matcher.from_titles([("a", "数学公式有什么用"), ("b", "录取名单公示期多久"), ("c", "公示期内可以反悔吗")])
+    assert m.corrected("公式有什么用") == "公式有什么用"
+    # but where only the other spelling is in use around it (示期, never 式期), 公式 was a typo
+    assert m.corrected("录取名单公式期多久") == "录取名单公示期多久"
+
+
+def test_a_word_jieba_knows_is_not_read_as_a_mistyped_question_frame():
+    m = Matcher.from_titles([("a", "这个人很可疑吗"), ("b", "神魔小说有哪些经典")])
+    assert m.corrected("这个人很可疑") == "这个人很可疑"  # 可疑 sounds like the frame 可以
+    assert m.corrected("神魔小说有哪些经典") == "神魔小说有哪些经典"  # 神魔 like 什么
+
+
+def test_a_typo_never_turns_small_talk_into_an_archive_answer():
+    m = Matcher.from_titles([("a", "如何评价《崩坏：星穹铁道》那刻夏：哈哈哈哈哈哈哈"), *FILLER])
+    assert m.corrected("哈奤哈哈哈哈哈") == "哈奤哈哈哈哈哈"
+    assert m.decide("哈奤哈哈哈哈哈").band is not Band.ANSWER
+
+
+def test_explain_shows_the_typos_it_repaired(m):
+    assert "typos repaired '父母总是催婚该怎么沟通'" in m.explain("父目总是催婚该怎么沟通", "父母总是催婚该怎么沟通？")
 
 
 def test_shuffled_keywords_find_title(m):

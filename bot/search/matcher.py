@@ -39,8 +39,10 @@ from bot.search.scorer import Contribution, Scorer
 from bot.search.shortlist import (
     EXACT_CONFIDENCE,
     TITLE_MAX_CHARS,
+    TYPO_TITLES,
     Candidate,
     ShortlistScorer,
+    frame_sounds,
     hand_confidences,
     is_exact,
 )
@@ -106,6 +108,7 @@ class Matcher(ShortlistScorer):
         self._token_weights: dict[str, float] = {}  # query word -> its query weight in this index
         self._idfs: dict[str, float] = {}  # word -> its idf relative to an unseen term's, in this index
         self._smalltalk = SmallTalk(analyzer.normalizer.normalize)
+        self._frame_sounds = frame_sounds(self._sound_table, analyzer.tokenizer.FREQ)
         self._scorer = Scorer.load() if settings.learned_scorer else None
 
     # ---------------------------------------------------------------- construction
@@ -202,16 +205,36 @@ class Matcher(ShortlistScorer):
         q = self._an.normalizer.normalize(text)
         if not q:
             return []
+        q, cands = self._corrected(q, self._shortlist(q))
+        if cands:
+            self._fill_features(q, cands)
+        return cands
+
+    def corrected(self, text: str) -> str:
+        """The normalised query as it is matched: its IME typos (录闃, 儒何评价) repaired as the best
+        candidates spell those places (see ``ShortlistScorer._repair_typos``)."""
+        q = self._an.normalizer.normalize(text)
+        return self._corrected(q, self._shortlist(q))[0] if q else q
+
+    def _corrected(self, q: str, cands: list[Candidate]) -> tuple[str, list[Candidate]]:
+        """``(query, shortlist)`` after the typo repair: the repaired query and its own shortlist, or the
+        arguments unchanged (no typo, or the repair would make small talk of it: 哈奤哈哈)."""
+        if not cands:
+            return q, cands
+        fixed = self._repair_typos(q, [c.title for c in cands[:TYPO_TITLES]])
+        if fixed == q or self._smalltalk.kind(fixed) is not None:
+            return q, cands
+        return fixed, self._shortlist(fixed)
+
+    def _shortlist(self, q: str) -> list[Candidate]:
+        """The candidates of a normalised query over its alias variants, best rank score first."""
         best: dict[int, Candidate] = {}
         for variant in self._variants(q):
             for c in self._search_one(variant):
                 old = best.get(c.kidx)
                 if old is None or (c.rank, c.confidence) > (old.rank, old.confidence):
                     best[c.kidx] = c
-        cands = sorted(best.values(), key=lambda c: (-c.rank, c.kidx))
-        if cands:
-            self._fill_features(q, cands)
-        return cands
+        return sorted(best.values(), key=lambda c: (-c.rank, c.kidx))
 
     def decide(self, text: str, k: int = 3) -> Decision:
         """The band and hits for a user's message.
@@ -246,11 +269,13 @@ class Matcher(ShortlistScorer):
     def explain(self, text: str, title: str) -> str:
         """Why ``title`` gets its score for ``text`` (debugging): per-term weights and matches, synonyms,
         substitutions and the score parts, for each query variant; then the title's rank in ``search``."""
-        q = self._an.normalizer.normalize(text)
+        typed = self._an.normalizer.normalize(text)
+        q = self.corrected(text)
         t_an = self._an.analyze(self._an.normalizer.normalize(title, max_chars=TITLE_MAX_CHARS), normalized=True)
         data = self._data
         docs = np.array([d for d in range(data.n_docs) if data.content_at(d) == t_an.content], dtype=np.int64)
-        lines = [f"query {q!r} -> content {self._an.analyze(q, normalized=True).content!r}",
+        lines = [f"query {typed!r}" + (f" -> typos repaired {q!r}" if q != typed else "")
+                 + f" -> content {self._an.analyze(q, normalized=True).content!r}",
                  f"title content {t_an.content!r}: {docs.size} doc(s) in the index"]
         if not q or docs.size == 0:
             return "\n".join(lines)

@@ -3,6 +3,7 @@ substitutions, rapidfuzz; and the learned features of each shortlisted candidate
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq, Levenshtein
 
-from bot.search.analysis import Analysis
+from bot.search.analysis import BOILERPLATE, CJK_RE, T_CHAR, TYPE_SHIFT, Analysis
 from bot.search.features import (
     N_FEATURES,
     QueryOverlap,
@@ -55,6 +56,15 @@ SWAPPED_NUMBER = 0.7
 #: Share of the query's characters that must align with equal title characters before a diff block
 #: counts as a substitution (below it the query is a rephrasing and diff blocks are normal).
 SUB_MIN_EQUAL = 0.75
+#: A query character that sounds like a candidate title's character in its place is read as an IME typo of it
+#: (录闃 for 录取) when the title's character between the query's neighbours is this many times as well attested
+#: by the archive's bigram counts (each + 1, multiplied) as the typed one; the square of it when every bigram of
+#: the typed character is in use.
+TYPO_EVIDENCE = 4
+#: Longest question frame (characters) that a typo repair looks for.
+FRAME_MAX_CHARS = 4
+#: Candidates (best rank score first) whose titles a query's typos are repaired against.
+TYPO_TITLES = 3
 #: Equal context (characters) needed on a side of a substitution for it to count as "in the same slot".
 SUB_CONTEXT = 2
 
@@ -235,6 +245,95 @@ class ShortlistScorer:
             done.add(tok)
             recovered += SYNONYM_CREDIT * syn_w[tok]
         return "".join(t_toks), recovered
+
+    def _repair_typos(self, q: str, titles: list[str]) -> str:
+        """``q`` with its IME typos corrected as the archive spells them (``q`` itself when there is none):
+        mistyped question frames (:meth:`_frame_typos`), then characters that sound like those of
+        ``titles`` (candidates' contents, best first) in their place (:meth:`_title_typos`)."""
+        sound = q.translate(self._sound_table)
+        fixes, kept = self._frame_typos(q, sound)
+        if titles:  # what the best candidate has as typed stays as typed
+            for op in LCSseq.opcodes(q, titles[0].replace(" ", "")):
+                if op.tag == "equal":
+                    kept.update(range(op.src_start, op.src_end))
+        self._title_typos(q, sound, titles, fixes, kept)
+        if not fixes:
+            return q
+        return "".join(fixes.get(i, ch) for i, ch in enumerate(q))
+
+    def _frame_typos(self, q: str, sound: str) -> tuple[dict[int, str], set[int]]:
+        """``(fixes, kept)``: position -> frame character for each window of ``q`` that sounds like a
+        question frame (儒何 for 如何, 为婶么 for 为什么) but is no word jieba knows, where no title has a
+        bigram of a changed character with its neighbours (神魔 and 可疑 stay: words in use; so does
+        全球问题, though 球问 sounds like 求问); and the positions of every frame found, typed right or not."""
+        fixes: dict[int, str] = {}
+        kept: set[int] = set()
+        freq = self._an.tokenizer.FREQ
+        i = 0
+        while i < len(q) - 1:
+            for n in range(min(FRAME_MAX_CHARS, len(q) - i), 1, -1):
+                frame = self._frame_sounds.get(sound[i : i + n])
+                w = q[i : i + n]
+                if frame is None or (frame != w and freq.get(w)):
+                    continue
+                changed = [i + k for k in range(n) if w[k] != frame[k]]
+                pairs = {(q[a], q[a + 1]) for k in changed for a in (k - 1, k) if 0 <= a < len(q) - 1}
+                if changed and any(self._bigram_dfs(list(pairs))):  # a typed char in use there (全球问: 球)
+                    continue
+                fixes.update((k, frame[k - i]) for k in changed)
+                kept.update(range(i, i + n))
+                i += n - 1
+                break
+            i += 1
+        return fixes, kept
+
+    def _title_typos(self, q: str, sound: str, titles: list[str], fixes: dict[int, str], kept: set[int]) -> None:
+        """Add to ``fixes`` each CJK character of ``q`` (not in ``kept``) that differs from the character
+        aligned with it by sound in one of ``titles``, where the title's character between the query's
+        neighbours is ``TYPO_EVIDENCE`` times as well attested by the archive's bigram counts as the typed
+        one (its square when every bigram of the typed character is in use): 录闃分 -> 录取分, 大街局 ->
+        大结局; 治愈以前 stays though a title says 治愈一切, and 触点 though 触电 is more common."""
+        table = self._sound_table
+        for title in titles:
+            t = title.replace(" ", "")
+            for op in LCSseq.opcodes(sound, t.translate(table)):
+                n = op.src_end - op.src_start
+                if op.tag != "equal" or n < 2:
+                    continue
+                for k in range(n):
+                    i, j = op.src_start + k, op.dest_start + k
+                    if q[i] == t[j] or i in kept or i in fixes or not CJK_RE.match(q[i]):
+                        continue
+                    left = fixes.get(i - 1, q[i - 1]) if i else ""
+                    right = q[i + 1] if i + 1 < len(q) else ""
+                    typed = self._context_dfs(left, q[i], right)
+                    if not typed:
+                        continue
+                    meant = self._context_dfs(left, t[j], right)
+                    odds = TYPO_EVIDENCE if min(typed) == 0 else TYPO_EVIDENCE**2
+                    if math.prod(df + 1 for df in meant) >= odds * math.prod(df + 1 for df in typed):
+                        fixes[i] = t[j]
+
+    def _context_dfs(self, left: str, ch: str, right: str) -> list[int]:
+        """How many titles have each bigram of ``ch`` with its neighbours (characters or "": none), for
+        those neighbours that are CJK characters."""
+        pairs = [(a, b) for a, b in ((left, ch), (ch, right)) if a and b and CJK_RE.match(a) and CJK_RE.match(b)]
+        return self._bigram_dfs(pairs)
+
+    def _bigram_dfs(self, pairs: list[tuple[str, str]]) -> list[int]:
+        """How many titles each character bigram occurs in (0 when it is not two CJK characters or not in
+        the index)."""
+        vocab, indptr = self._data.vocab, self._data.indptr
+        out = []
+        for a, b in pairs:
+            df = 0
+            if vocab.shape[0] and CJK_RE.match(a) and CJK_RE.match(b):
+                key = (T_CHAR << TYPE_SHIFT) | (ord(a) << 24) | ord(b)
+                i = min(int(np.searchsorted(vocab, key)), vocab.shape[0] - 1)
+                if vocab[i] == key:
+                    df = int(indptr[i + 1] - indptr[i])
+            out.append(df)
+        return out
 
     def _substitutions(self, q: str, t: str, q_sound: str | None = None) -> list[tuple[str, str]]:
         """Diff blocks of query vs title where a short query part stands in the slot of a different short
@@ -471,6 +570,20 @@ def _top2(values: list[float]) -> tuple[float, float]:
         elif v > second:
             second = v
     return first, second
+
+
+def frame_sounds(table: Mapping[int, str], freq: Mapping[str, int]) -> dict[str, str]:
+    """Sound -> the question frame of 2..``FRAME_MAX_CHARS`` CJK characters with that sound (the one jieba
+    knows best when several share it), for :meth:`ShortlistScorer._repair_typos`."""
+    out: dict[str, str] = {}
+    for w in sorted(BOILERPLATE):
+        if not 2 <= len(w) <= FRAME_MAX_CHARS or not all(CJK_RE.match(ch) for ch in w):
+            continue
+        key = w.translate(table)
+        old = out.get(key)
+        if old is None or (freq.get(w) or 0) > (freq.get(old) or 0):
+            out[key] = w
+    return out
 
 
 def _same_sound(a: str, b: str, py: Mapping[str, int]) -> bool:
