@@ -4,6 +4,7 @@
     python bench/human_typos.py --cache /tmp/eval.idx --no-bm25
     python bench/human_typos.py --no-typos            # the same lines as typed (eval_human.py's, + the AUC)
     python bench/human_typos.py --bands 90,92,94      # also: right/wrong direct answers at other answer bands
+    python bench/human_typos.py --split tune          # the tune lines (what rules are chosen on)
 
 Each held colloquial, hard-negative and edited-title line gets one IME typo (two in lines of 12+ CJK
 characters): a character replaced by one of the eight most frequent characters of the same toneless pinyin
@@ -34,17 +35,19 @@ def main() -> None:
     ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--cache", help="saved matcher index (built and saved when missing)")
     ap.add_argument("--no-bm25", action="store_true")
-    ap.add_argument("--no-typos", action="store_true", help="the held lines as typed")
+    ap.add_argument("--no-typos", action="store_true", help="the lines as typed")
+    ap.add_argument("--split", choices=("held", "tune"), default="held",
+                    help="which lines (tune: what rules and thresholds are chosen on; the scorer was fitted on it)")
     ap.add_argument("--bands", default="", help="comma-separated answer bands to show besides the configured one")
     args = ap.parse_args()
 
     items, human, edits = read_human_sets(args.data)
-    held = [(q, t, k) for q, t, k, _n, sp in human if sp == "held" and k in ("colloquial", "hardneg")]
-    held += [(q, t, k) for q, t, k, _e, sp in edits if sp == "held"]
+    chosen = [(q, t, k) for q, t, k, _n, sp in human if sp == args.split and k in ("colloquial", "hardneg")]
+    chosen += [(q, t, k) for q, t, k, _e, sp in edits if sp == args.split]
     if args.no_typos:
-        lines = [(row, row[2]) for row in held]
+        lines = [(row, row[2]) for row in chosen]
     else:
-        lines = [(row, held[n][2]) for n, row in typo_rows(held, 1.0, seed=9)]
+        lines = [(row, chosen[n][2]) for n, row in typo_rows(chosen, 1.0, seed=9)]
 
     t0 = time.time()
     m = cached_matcher(args.cache, "human_typos", items)
@@ -77,7 +80,7 @@ def main() -> None:
         neg = kind == "hardneg"
         out.append([kind, int(n), "-" if neg else r1 / n, "-" if neg or bm25 is None else b / n,
                     "-" if neg else right / n, wrong / n])
-    head = "kind (held)" if args.no_typos else "kind (held, IME typos)"
+    head = f"kind ({args.split})" if args.no_typos else f"kind ({args.split}, IME typos)"
     print(table([head, "n", "R@1", "bm25s R@1", "right answer", "wrong answer"], out))
     print(f"\nAUC of the top score, right colloquial tops vs hard negatives: {auc(right_tops, neg_tops):.3f}")
     if args.bands:
