@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from bot.models import Band, Decision, Hit
+from bot.search import matcher as matcher_module
 from bot.search import shortlist
 from bot.search.analysis import Normalizer
 from bot.search.matcher import Matcher, MatcherSettings
@@ -247,6 +248,13 @@ def test_load_with_stale_fingerprint_is_none(m, tmp_path):
     path = tmp_path / "matcher.idx"
     m.save(path, "fp-1")
     assert Matcher.load(path, "fp-2", aliases={"resnet": "残差网络"}) is None
+
+
+def test_an_index_of_titles_normalised_by_another_normalizer_version_is_stale(m, tmp_path, monkeypatch):
+    path = tmp_path / "matcher.idx"
+    m.save(path, "fp-1")
+    monkeypatch.setattr(matcher_module, "NORMALIZER_VERSION", matcher_module.NORMALIZER_VERSION + 1)
+    assert Matcher.load(path, "fp-1", aliases={"resnet": "残差网络"}) is None
 
 
 def test_load_of_corrupt_or_missing_file_is_none(m, tmp_path):

@@ -133,7 +133,7 @@ def _reference_normalize(norm, text: str, cap: int = 200) -> str:
     s = re.sub(r"\s+", " ", s).strip()
     if not s:
         return ""
-    s = norm._cc.convert(s)
+    s = norm._cc.convert(s.replace("么", "麼"))  # a Simplified 么 stays 么 (NORMALIZER_VERSION 2)
     s = re.sub(r"第\s*[0-9一二三四五六七八九十百零〇两]+\s*页", " ", s)
     return re.sub(r"\s+", " ", s).strip()[:cap].rstrip()
 

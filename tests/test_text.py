@@ -26,6 +26,16 @@ def test_taiwan_phrases_are_converted(norm):
     assert norm.normalize("軟體") == "软件"
 
 
+@pytest.mark.parametrize(
+    "text,normal",
+    [("人可以不上班么？", "人可以不上班么"), ("饿了么外卖", "饿了么外卖"), ("婴儿太小咋么办", "婴儿太小咋么办"),
+     ("什麼", "什么"), ("這麼好", "这么好")],
+)
+def test_the_simplified_particle_me_is_kept_and_the_traditional_one_converted(norm, text, normal):
+    assert norm.normalize(text) == normal  # OpenCC alone turns a lone 么 into 幺
+    assert norm.normalize_many([text, "第二行"]) == [normal, "第二行"]
+
+
 def test_full_width_becomes_half_width_and_casefolded(norm):
     assert norm.normalize("ＲｅｓＮｅｔ５０") == "resnet50"
 

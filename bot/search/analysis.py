@@ -89,6 +89,11 @@ class KeepTable(dict[int, str]):
         return out
 
 
+#: Bumped when :class:`Normalizer` changes what a text becomes (a saved index of titles normalised otherwise is
+#: stale).  2: a Simplified 么 stays 么 (it became 幺).
+NORMALIZER_VERSION = 2
+
+
 class Normalizer:
     """Display-independent normal form of a text.  Never raises; builds its OpenCC converter once."""
 
@@ -117,7 +122,7 @@ class Normalizer:
         if not s:
             return ""
         with contextlib.suppress(Exception):  # OpenCC is robust on valid UTF-8; never let it raise
-            s = self._cc.convert(s)
+            s = self._cc.convert(s.replace("么", "麼"))  # OpenCC reads a lone 么 as Traditional for 幺 (上班么)
         s = _PAGE_RE.sub(" ", s)
         s = _SPACE_RE.sub(" ", s).strip()
         return s[:cap].rstrip()
@@ -144,7 +149,7 @@ class Normalizer:
         joined = "\n".join([(p if len(p) <= raw_cap else p[:raw_cap]).translate(keep) for p in parts])
         joined = _LINE_EDGE_RE.sub("\n", _SPACES_RE.sub(" ", joined)).strip(" ")
         try:
-            joined = self._cc.convert(joined)
+            joined = self._cc.convert(joined.replace("么", "麼"))  # as in normalize()
         except Exception:  # never seen on valid UTF-8; normalize() has its own guard
             return None
         joined = _PAGE_LINE_RE.sub(" ", joined)

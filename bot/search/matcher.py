@@ -33,7 +33,7 @@ import numpy as np
 
 from bot.config import MatcherSettings
 from bot.models import Band, Decision, Hit
-from bot.search.analysis import Analyzer, word_key
+from bot.search.analysis import NORMALIZER_VERSION, Analyzer, word_key
 from bot.search.index import IndexData, index_titles, load_index, save_index, update_index
 from bot.search.scorer import Contribution, Scorer
 from bot.search.shortlist import (
@@ -74,6 +74,7 @@ def _meta(aliases: Mapping[str, str]) -> dict[str, str]:
     return {
         "jieba": jieba.__version__,
         "pypinyin": pinyin_version(),
+        "normalizer": str(NORMALIZER_VERSION),
         "title_max_chars": str(TITLE_MAX_CHARS),
         "aliases": alias_digest[:16],
     }
