@@ -225,13 +225,16 @@ class Matcher(ShortlistScorer):
         fixed = self._repair_typos(q, [c.title for c in cands[:TYPO_TITLES]])
         if fixed == q or self._smalltalk.kind(fixed) is not None:
             return q, cands
-        return fixed, self._shortlist(fixed)
+        # the same titles scored again for the corrected text: the typo changed no sound, so retrieval by
+        # the pinyin terms found them already (and this spares a query with a typo a second retrieval)
+        return fixed, self._shortlist(fixed, only=np.array(sorted({c.doc for c in cands}), dtype=np.int64))
 
-    def _shortlist(self, q: str) -> list[Candidate]:
-        """The candidates of a normalised query over its alias variants, best rank score first."""
+    def _shortlist(self, q: str, only: np.ndarray | None = None) -> list[Candidate]:
+        """The candidates of a normalised query over its alias variants, best rank score first (only
+        those of the documents ``only``, when given)."""
         best: dict[int, Candidate] = {}
         for variant in self._variants(q):
-            for c in self._search_one(variant):
+            for c in self._search_one(variant, only=only):
                 old = best.get(c.kidx)
                 if old is None or (c.rank, c.confidence) > (old.rank, old.confidence):
                     best[c.kidx] = c

@@ -72,13 +72,15 @@ SUB_CONTEXT = 2
 @dataclass
 class Candidate:
     """One shortlisted question: key index, the matcher's rank score and hand-made confidence (0..100),
-    the best title's normalised content, and the learned scorer's feature vector (``FEATURES`` order)."""
+    the best title's normalised content, the learned scorer's feature vector (``FEATURES`` order) and the
+    best title's document."""
 
     kidx: int
     rank: float
     confidence: float
     title: str
     features: list[float] = field(default_factory=list)
+    doc: int = -1
 
 
 class ShortlistScorer:
@@ -487,7 +489,7 @@ class ShortlistScorer:
         q_runs = set(_RUNS_RE.findall(an.content))
         q_sound = q_ns.translate(self._sound_table)
         syn_w, stand_ins = self._synonym_weights(q_toks)
-        best: dict[int, tuple[float, float, str]] = {}
+        best: dict[int, tuple[float, float, str, int]] = {}
         parts: dict[int, tuple[float, float, float, float, float, int]] = {}
         doc_key = data.doc_key
         cp_extra = s.confidence_power - s.coverage_power
@@ -526,18 +528,18 @@ class ShortlistScorer:
                      "score": score, "confidence": conf}
                 )
             kidx = int(doc_key[d])
-            if (score, conf) > best.get(kidx, (-1.0, -1.0, ""))[:2]:
-                best[kidx] = (score, conf, t)
+            if (score, conf) > best.get(kidx, (-1.0, -1.0, "", -1))[:2]:
+                best[kidx] = (score, conf, t, d)
                 parts[kidx] = (qc, tc, fz_set, fz_part, recovered / qtotal, n_sub)
         out = []
-        for kidx, (sc, cf, t) in best.items():
+        for kidx, (sc, cf, t, d) in best.items():
             if sc <= 0.0:
                 continue
             qc, tc, fz_set, fz_part, syn, n_sub = parts[kidx]
             out.append(Candidate(kidx, sc, cf, t, [
                 sc / 100.0, cf / 100.0, qc, tc, fz_set, fz_part, 0.0, qtotal / self._missing_idf, float(len(q_toks)),
                 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(n_sub), syn,
-            ] + [0.0] * (N_FEATURES - 19)))
+            ] + [0.0] * (N_FEATURES - 19), d))
         return out
 
 
