@@ -7,9 +7,10 @@ import sys
 import time
 from collections.abc import Sequence
 
+# The project root, importable from here on.  Nothing of ``bot`` is imported at this module's import: a bench
+# that measures another tree's code (index_digest.py --code, index_scale.py's baseline) puts that tree first
+# on the path after importing this module, and its ``bot`` must be the one loaded.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bot.search.matcher import Matcher  # after the path insert above: the project root is importable only now
 
 DATA_DIR = os.environ.get("ARCHIVE_BOT_DATA", "/work/shared/data")
 KINDS = ("short", "para", "trad", "typo", "kw", "neg")
@@ -32,6 +33,8 @@ def read_human_sets(data: str) -> tuple[list[tuple[str, str]], list[list[str]], 
 
 def cached_matcher(path: str | None, fingerprint: str, titles: Sequence[tuple[str, str]], settings=None):
     """The matcher saved at ``path`` under ``fingerprint``, else built from ``titles`` (and saved there)."""
+    from bot.search.matcher import Matcher
+
     m = Matcher.load(path, fingerprint, settings=settings) if path else None
     if m is None:
         m = Matcher.from_titles(titles, settings=settings)

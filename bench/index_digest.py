@@ -17,15 +17,7 @@ import os
 import sys
 import time
 
-DATA_DIR = os.environ.get("ARCHIVE_BOT_DATA", "/work/shared/data")  # as bench/_common.py, which is not imported:
-# it imports this tree's bot package, and --code must choose which tree's is imported
-
-
-def read_archive(path: str) -> list[tuple[str, str]]:
-    """``(id, title)`` pairs of an ``id<TAB>title`` file, as ``_common.read_archive`` reads them."""
-    with open(path, encoding="utf-8") as f:
-        parts = [line.rstrip("\n").split("\t", 1) for line in f]
-    return [(p[0], p[1]) for p in parts if len(p) == 2 and p[0] != "id" and p[1].strip()]
+from _common import DATA_DIR, read_archive
 
 
 def main() -> None:
@@ -45,7 +37,7 @@ def main() -> None:
     from bot.search.segment import ARRAYS
 
     print(f"code: {os.path.dirname(os.path.dirname(os.path.abspath(bot.__file__)))}")
-    pairs = read_archive(os.path.join(DATA_DIR, "archive_dev.tsv"))
+    pairs = read_archive()
     if args.limit:
         pairs = pairs[: args.limit]
     an = Analyzer()
