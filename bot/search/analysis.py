@@ -173,6 +173,11 @@ def run_code(run: str) -> int:
     return _RUN_BASE + (zlib.crc32(run.encode("utf-8", "replace")) & (_RUN_BASE - 1))
 
 
+def char_bigram_key(c1: int, c2: int) -> int:
+    """Key of the bigram of two CJK characters (their code points); ``batch.py`` builds the same, vectorised."""
+    return (T_CHAR << TYPE_SHIFT) | (c1 << 24) | c2
+
+
 def word_key(word: str) -> int:
     """Stable 64-bit key of a word."""
     h = int.from_bytes(hashlib.blake2b(word.encode("utf-8", "replace"), digest_size=7).digest(), "big")
@@ -309,7 +314,7 @@ class Analyzer:
         junction: dict[int, bool] = {}
         for (c1, p1, k1, s1, t1), (c2, p2, k2, s2, t2) in itertools.pairwise(units):
             if k1 and k2 and s1 == s2:
-                ck: int | None = (T_CHAR << TYPE_SHIFT) | (c1 << 24) | c2
+                ck: int | None = char_bigram_key(c1, c2)
             elif not k1 and not k2:
                 ck = None
             else:

@@ -12,7 +12,7 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq, Levenshtein
 
-from bot.search.analysis import BOILERPLATE, CJK_RE, T_CHAR, TYPE_SHIFT, Analysis
+from bot.search.analysis import BOILERPLATE, CJK_RE, Analysis, char_bigram_key
 from bot.search.features import (
     N_FEATURES,
     QueryOverlap,
@@ -330,7 +330,7 @@ class ShortlistScorer:
         for a, b in pairs:
             df = 0
             if vocab.shape[0] and CJK_RE.match(a) and CJK_RE.match(b):
-                key = (T_CHAR << TYPE_SHIFT) | (ord(a) << 24) | ord(b)
+                key = char_bigram_key(ord(a), ord(b))
                 i = min(int(np.searchsorted(vocab, key)), vocab.shape[0] - 1)
                 if vocab[i] == key:
                     df = int(indptr[i + 1] - indptr[i])
