@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -439,6 +440,18 @@ def test_rare_postings_summed_by_sorting_or_by_a_pass_give_the_same_results(m, m
     want = [m.search(q, 5) for q in queries]
     monkeypatch.setattr(shortlist, "SORT_POSTINGS_BELOW", sort_below)
     assert [m.search(q, 5) for q in queries] == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.floats(0.001, 1000.0)), max_size=60))
+def test_sums_by_key_are_bit_for_bit_those_of_unique_and_bincount(pairs):
+    # the shortlist's accumulation replaced np.unique(return_inverse) + bincount; the sums must not move a bit
+    keys = np.array([k for k, _ in pairs], dtype=np.int32)
+    weights = np.array([w for _, w in pairs], dtype=np.float64)
+    want_keys, inverse = np.unique(keys, return_inverse=True)
+    got_keys, got = shortlist.sum_by_key(keys, weights)
+    assert got_keys.tolist() == want_keys.tolist()
+    assert got.tolist() == np.bincount(inverse.ravel(), weights=weights, minlength=len(want_keys)).tolist()
 
 
 @settings(max_examples=300, deadline=None)

@@ -434,8 +434,7 @@ class ShortlistScorer:
         tw = w[found]
         if tids.size == 0:
             return []
-        tids, inv = np.unique(tids, return_inverse=True)
-        tw = np.bincount(inv.ravel(), weights=tw)
+        tids, tw = sum_by_key(tids, tw)
         starts, ends = data.indptr[tids], data.indptr[tids + 1]
         df = ends - starts
         rare = df <= self._cap
@@ -447,18 +446,7 @@ class ShortlistScorer:
             cand, acc = only.astype(np.int64), np.zeros(only.shape[0])
             rare = np.zeros(tids.shape[0], dtype=bool)  # every term by membership below
         elif rare.any():
-            r_starts, r_ends, r_w = starts[rare], ends[rare], tw[rare]
-            docs = np.concatenate(
-                [postings[a:b] for a, b in zip(r_starts.tolist(), r_ends.tolist(), strict=True)]
-            )
-            wts = np.repeat(r_w, (r_ends - r_starts))
-            if docs.size * SORT_POSTINGS_BELOW < data.n_docs:  # few postings: sorting beats a pass over every doc
-                cand, dinv = np.unique(docs, return_inverse=True)
-                acc = np.bincount(dinv.ravel(), weights=wts)
-            else:
-                full = np.bincount(docs, weights=wts, minlength=data.n_docs)
-                cand = np.flatnonzero(full != 0)  # a bool array: 2-3x faster than flatnonzero of floats
-                acc = full[cand]
+            cand, acc = sum_postings(postings, starts[rare], ends[rare], tw[rare], data.n_docs)
         else:  # only very common terms: their rarest one's first postings are the pool
             i = int(np.argmin(df))
             cand = postings[starts[i] : starts[i] + self._cap].astype(np.int64)
@@ -541,6 +529,33 @@ class ShortlistScorer:
                 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(n_sub), syn,
             ] + [0.0] * (N_FEATURES - 19), d))
         return out
+
+
+def sum_postings(
+    postings: np.ndarray, starts: np.ndarray, ends: np.ndarray, weights: np.ndarray, n_docs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(docs, sums)``: the documents in the postings ``postings[starts[i]:ends[i]]`` (ascending) and, per
+    document, the sum of the ``weights[i]`` of the lists it is in, added in list order (so the sums are the
+    same bit for bit either way below)."""
+    docs = np.concatenate([postings[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
+    wts = np.repeat(weights, ends - starts)
+    if docs.size * SORT_POSTINGS_BELOW < n_docs:  # few postings: sorting beats a pass over every doc
+        return sum_by_key(docs, wts)
+    full = np.bincount(docs, weights=wts, minlength=n_docs)
+    cand = np.flatnonzero(full != 0)  # a bool array: 2-3x faster than flatnonzero of floats
+    return cand, full[cand]
+
+
+def sum_by_key(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct keys ascending, the sum of each one's weights)``, the weights of a key added in their
+    order in ``keys`` (as ``np.unique(..., return_inverse=True)`` and ``np.bincount`` add them; a stable
+    sort does the same in about half the time)."""
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first = np.empty(keys.shape[0], dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    return keys[first], np.bincount(np.cumsum(first) - 1, weights=weights[order])
 
 
 def hand_confidences(confs: list[float], gap_weight: float) -> list[float]:
