@@ -13,7 +13,7 @@ from rapidfuzz.distance import LCSseq, Levenshtein
 from bot.models import Band, Decision, Hit
 from bot.search import matcher as matcher_module
 from bot.search import shortlist
-from bot.search.analysis import Normalizer
+from bot.search.analysis import Normalizer, char_bigram_key
 from bot.search.matcher import Matcher, MatcherSettings
 from bot.search.shortlist import hand_confidences
 
@@ -440,6 +440,13 @@ def test_rare_postings_summed_by_sorting_or_by_a_pass_give_the_same_results(m, m
     want = [m.search(q, 5) for q in queries]
     monkeypatch.setattr(shortlist, "SORT_POSTINGS_BELOW", sort_below)
     assert [m.search(q, 5) for q in queries] == want
+
+
+def test_term_postings_are_the_titles_with_the_term_and_none_for_a_term_the_index_lacks(m):
+    data = m._data
+    docs = data.term_postings(char_bigram_key(ord("残"), ord("差"))).tolist()
+    assert docs and docs == [d for d in range(data.n_docs) if "残差" in data.content_at(d).replace(" ", "")]
+    assert data.term_postings(char_bigram_key(ord("龘"), ord("靐"))).shape[0] == 0
 
 
 @settings(max_examples=200, deadline=None)

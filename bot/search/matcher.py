@@ -369,10 +369,9 @@ class Matcher(ShortlistScorer):
         keys = [ck if ck is not None else pk for ck, pk in an.positions] or [word_key(q)]
         docs: np.ndarray | None = None
         for key in keys:
-            i = int(np.searchsorted(data.vocab, key))
-            if i >= data.vocab.shape[0] or int(data.vocab[i]) != key:
+            p = data.term_postings(key)
+            if p.shape[0] == 0:
                 return None
-            p = data.postings[data.indptr[i] : data.indptr[i + 1]]
             docs = p if docs is None else np.intersect1d(docs, p, assume_unique=True)
         if docs is None or docs.shape[0] < s.topic_min_titles:
             return None

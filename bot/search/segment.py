@@ -84,6 +84,13 @@ class IndexData:
     def content_at(self, d: int) -> str:
         return bytes(self.content[self.content_off[d] : self.content_off[d + 1]]).decode("utf-8")
 
+    def term_postings(self, term: int) -> np.ndarray:
+        """The documents that have the term key ``term``, ascending (none when the index lacks it)."""
+        i = int(np.searchsorted(self.vocab, term))
+        if i >= self.vocab.shape[0] or int(self.vocab[i]) != term:
+            return self.postings[:0]
+        return self.postings[self.indptr[i] : self.indptr[i + 1]]
+
     def missing_idf(self) -> float:
         return float(idf_of(0.0, self.n_docs))
 

@@ -325,17 +325,9 @@ class ShortlistScorer:
     def _bigram_dfs(self, pairs: list[tuple[str, str]]) -> list[int]:
         """How many titles each character bigram occurs in (0 when it is not two CJK characters or not in
         the index)."""
-        vocab, indptr = self._data.vocab, self._data.indptr
-        out = []
-        for a, b in pairs:
-            df = 0
-            if vocab.shape[0] and CJK_RE.match(a) and CJK_RE.match(b):
-                key = char_bigram_key(ord(a), ord(b))
-                i = min(int(np.searchsorted(vocab, key)), vocab.shape[0] - 1)
-                if vocab[i] == key:
-                    df = int(indptr[i + 1] - indptr[i])
-            out.append(df)
-        return out
+        data = self._data
+        return [data.term_postings(char_bigram_key(ord(a), ord(b))).shape[0]
+                if CJK_RE.match(a) and CJK_RE.match(b) else 0 for a, b in pairs]
 
     def _substitutions(self, q: str, t: str, q_sound: str | None = None) -> list[tuple[str, str]]:
         """Diff blocks of query vs title where a short query part stands in the slot of a different short
