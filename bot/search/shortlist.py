@@ -448,7 +448,9 @@ class ShortlistScorer:
             s1 = acc / qtotal + 0.1 * acc / np.maximum(doc_total[cand], 1e-6)
             top = np.argpartition(-s1, s.candidates - 1)[: s.candidates]
             cand, acc = cand[top], acc[top]
-        # ---- exact coverage on the shortlist: add the common terms by membership
+        # ---- exact coverage on the shortlist: add the common terms by membership (the candidates in the
+        # postings' dtype: searchsorted would otherwise convert each posting list to theirs)
+        cand = cand.astype(postings.dtype, copy=False)
         for i in np.flatnonzero(~rare).tolist():
             p = postings[starts[i] : ends[i]]
             pos = np.searchsorted(p, cand)
