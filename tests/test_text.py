@@ -70,6 +70,14 @@ def test_huge_input_is_fast_and_capped(norm):
     assert len(norm.normalize("a" * 100_000)) <= norm.max_chars
 
 
+def test_normalizing_a_text_again_gives_the_same_for_its_own_cap(norm):
+    text = "殘差網絡為什麼有效？ResNet"
+    full = norm.normalize(text)
+    assert norm.normalize(text, max_chars=4) == "残差网络"  # the text just seen, with another cap
+    assert norm.normalize(text) == full == "残差网络为什么有效 resnet"
+    assert norm.normalize("殘差網絡為什麼有效？") == "残差网络为什么有效"
+
+
 def test_boilerplate_is_removed_but_content_kept(analyzer):
     assert analyzer.analyze("请问大家觉得跑男好看吗？").content.replace(" ", "") == "跑男好看"
 

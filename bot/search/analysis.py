@@ -101,6 +101,7 @@ class Normalizer:
         self.max_chars = max_chars
         self._cc = opencc.OpenCC("tw2sp")
         self._keep = KeepTable()
+        self._last: tuple[str, int, str] = ("", 0, "")  # (text, cap, result): a query is normalised by several steps
 
     def normalize(self, text: object, max_chars: int | None = None) -> str:
         """NFKC, casefold, Traditional to Simplified, punctuation/emoji/control chars to single spaces,
@@ -108,6 +109,14 @@ class Normalizer:
         if not isinstance(text, str) or not text:
             return ""
         cap = self.max_chars if max_chars is None else max_chars
+        last = self._last  # one tuple, read and replaced whole: safe to share between threads
+        if last[1] == cap and last[0] == text:
+            return last[2]
+        out = self._normalize(text, cap)
+        self._last = (text, cap, out)
+        return out
+
+    def _normalize(self, text: str, cap: int) -> str:
         raw_cap = cap * RAW_CAP_FACTOR
         s = text[:raw_cap]
         # lone surrogates and other unencodable code points go away first: OpenCC needs valid UTF-8
