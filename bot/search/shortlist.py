@@ -160,16 +160,14 @@ class ShortlistScorer:
         """Word -> idf of its word key relative to that of an unseen term (0..1, whatever the archive's
         size; unknown words: 1), remembered across queries."""
         data, memo = self._data, self._idfs
-        out: dict[str, float] = {}
+        out: dict[str, float] = dict.fromkeys(toks, 1.0)  # 1.0: a placeholder for a word looked up below
         new: list[str] = []
-        for tok in toks:
-            if tok not in out:
-                got = memo.get(tok)
-                if got is None:
-                    out[tok] = 1.0  # placeholder: looked up below
-                    new.append(tok)
-                else:
-                    out[tok] = got
+        for tok in out:
+            got = memo.get(tok)
+            if got is None:
+                new.append(tok)
+            else:
+                out[tok] = got
         if not new or data.vocab.shape[0] == 0:
             return out
         vals = self._key_idfs(np.array(self._an.word_keys(new), dtype=np.int64)) / max(self._missing_idf, 1e-9)
