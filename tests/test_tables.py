@@ -121,7 +121,7 @@ def _reference_normalize(norm, text: str, cap: int = 200) -> str:
     """The normaliser as it was before the translate table (per-character generator)."""
     import re
 
-    from bot.search.analysis import RAW_CAP_FACTOR, _has_surrogate, _keep_char
+    from bot.search.analysis import HK_VARIANTS, RAW_CAP_FACTOR, _has_surrogate, _keep_char
 
     if not text:
         return ""
@@ -129,7 +129,7 @@ def _reference_normalize(norm, text: str, cap: int = 200) -> str:
     s = text[:raw_cap]
     s = s.encode("utf-8", "replace").decode("utf-8", "replace").replace("?", " ") if _has_surrogate(s) else s
     s = unicodedata.normalize("NFKC", s).casefold()
-    s = "".join(ch if _keep_char(ch) else " " for ch in s[:raw_cap])
+    s = "".join(HK_VARIANTS.get(ch, ch) if _keep_char(ch) else " " for ch in s[:raw_cap])
     s = re.sub(r"\s+", " ", s).strip()
     if not s:
         return ""

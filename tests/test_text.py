@@ -70,6 +70,13 @@ def test_huge_input_is_fast_and_capped(norm):
     assert len(norm.normalize("a" * 100_000)) <= norm.max_chars
 
 
+def test_hong_kong_variants_become_simplified(norm):
+    # OpenCC's tw2sp converts most (啓動, 綫上, 裏面, 説明, 羣眾) but not these six
+    assert norm.normalize("衞健委啓動綫上説明會") == "卫健委启动线上说明会"
+    assert norm.normalize("敍事 枱燈 化粧 糭子 衹有") == "叙事 台灯 化妆 粽子 只有"
+    assert norm.normalize_many(["衞生間", "衹是"]) == ["卫生间", "只是"]
+
+
 def test_normalizing_a_text_again_gives_the_same_for_its_own_cap(norm):
     text = "殘差網絡為什麼有效？ResNet"
     full = norm.normalize(text)

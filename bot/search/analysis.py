@@ -76,13 +76,20 @@ def _keep_char(ch: str) -> bool:
 KEEP_TABLE_MAX = 1 << 15
 
 
+#: The Hong Kong variant characters that OpenCC's ``tw2sp`` leaves as they are (衞生 stayed 衞生, never 卫生),
+#: to their Simplified forms; every other Hong Kong variant it converts (checked over U+3400..U+9FFF against
+#: its ``hk2s``).
+HK_VARIANTS: dict[str, str] = {"敍": "叙", "枱": "台", "粧": "妆", "糭": "粽", "衞": "卫", "衹": "只"}
+
+
 class KeepTable(dict[int, str]):
-    """``str.translate`` table of :func:`_keep_char`: a kept character maps to itself, any other to a space.
-    Filled as characters are met, so the per-character test runs in C after the first time."""
+    """``str.translate`` table of :func:`_keep_char`: a kept character maps to itself (one of
+    :data:`HK_VARIANTS` to its Simplified form), any other to a space.  Filled as characters are met, so
+    the per-character test runs in C after the first time."""
 
     def __missing__(self, cp: int) -> str:
         ch = chr(cp)
-        out = ch if _keep_char(ch) else " "
+        out = HK_VARIANTS.get(ch, ch) if _keep_char(ch) else " "
         if len(self) >= KEEP_TABLE_MAX:
             self.clear()
         self[cp] = out
@@ -90,8 +97,8 @@ class KeepTable(dict[int, str]):
 
 
 #: Bumped when :class:`Normalizer` changes what a text becomes (a saved index of titles normalised otherwise is
-#: stale).  2: a Simplified 么 stays 么 (it became 幺).
-NORMALIZER_VERSION = 2
+#: stale).  2: a Simplified 么 stays 么 (it became 幺).  3: the Hong Kong variants of :data:`HK_VARIANTS`.
+NORMALIZER_VERSION = 3
 
 
 class Normalizer:
