@@ -80,6 +80,23 @@ def test_traditional_query_finds_title(m):
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        "看資料的時候總是走神怎麼辦",  # mainland wording in Traditional characters (資料, not 数据)
+        "如何執行一個定時任務",  # (執行, not 运行)
+        "程式設計師35歲以後怎麼辦",  # Taiwan wording (程式設計師: 程序员)
+        "軟體安裝以後打不開怎麼辦",  # (軟體: 软件)
+    ],
+)
+def test_a_traditional_question_is_answered_in_mainland_and_in_taiwan_wording(typed):
+    m = Matcher.from_titles([("data", "看资料的时候总是走神怎么办"), ("run", "如何执行一个定时任务"),
+                             ("dev", "程序员35岁以后怎么办"), ("app", "软件安装以后打不开怎么办"), *FILLER])
+    meant = {"資料": "data", "執行": "run", "程式": "dev", "軟體": "app"}
+    d = m.decide(typed)
+    assert d.band is Band.ANSWER and d.top.key == next(v for k, v in meant.items() if k in typed)
+
+
+@pytest.mark.parametrize(
     "query,key",
     [
         ("残叉网络为什么能解决深度网络的退化问题", "q1"),
@@ -127,6 +144,11 @@ def test_a_typo_never_turns_small_talk_into_an_archive_answer():
 
 def test_explain_shows_the_typos_it_repaired(m):
     assert "typos repaired '父母总是催婚该怎么沟通'" in m.explain("父目总是催婚该怎么沟通", "父母总是催婚该怎么沟通？")
+
+
+def test_explain_shows_the_taiwan_reading_of_a_traditional_query(m):
+    assert "also read with Taiwan phrases as '软件怎么安装'" in m.explain("軟體怎麼安裝", "如何学习Python编程")
+    assert "also read" not in m.explain("软件怎么安装", "如何学习Python编程")
 
 
 def test_shuffled_keywords_find_title(m):
@@ -417,6 +439,14 @@ def test_a_bare_topic_word_shared_by_many_titles_is_a_topic(phones):
     d = phones.decide("手机")
     assert d.band is Band.TOPIC and d.topic == "手机" and d.topic_count == len(PHONES)
     assert d.hits and all(h.key.startswith("p") for h in d.hits)
+
+
+def test_a_traditional_topic_word_is_read_as_the_titles_word():
+    apps = [(f"s{i}", t) for i, t in enumerate(
+        ["软件打不开怎么办", "有哪些好用的免费软件", "软件工程师的日常是什么样的", "如何卸载顽固软件", "学软件开发难吗",
+         "软体动物有哪些"])]
+    d = Matcher.from_titles(apps + FILLER).decide("軟體")  # Taiwan wording for 软件 (the characters alone: 软体)
+    assert d.band is Band.TOPIC and d.topic == "软件" and d.topic_count == 5
 
 
 def test_a_question_about_a_topic_word_is_not_a_topic(phones):

@@ -22,8 +22,19 @@ def test_traditional_is_converted_to_simplified(norm):
     assert out == "如何看待全国多地官方开办暑期免费托管班"
 
 
-def test_taiwan_phrases_are_converted(norm):
-    assert norm.normalize("軟體") == "软件"
+def test_taiwan_wording_is_a_second_reading_of_a_traditional_query(norm):
+    assert norm.readings("軟體怎麼安裝") == ("软体怎么安装", "软件怎么安装")
+    assert norm.readings("程式設計師") == ("程式设计师", "程序员")
+    assert norm.readings("執行") == ("执行", "运行")  # mainland 执行 first: Taiwan phrases alone made it 运行
+    assert norm.readings("殘差網絡為什麼有效") == ("残差网络为什么有效",)  # no Taiwan wording: one reading
+    assert norm.readings("！？") == ()
+
+
+def test_simplified_text_keeps_its_wording(norm):
+    # Taiwan phrase tables applied to Simplified text rewrote words that are spelt alike in both scripts
+    assert norm.normalize("程序员新增布林肯智慧屏") == "程序员新增布林肯智慧屏"
+    assert norm.normalize_many(["程序员的文件夹"]) == ["程序员的文件夹"]
+    assert norm.readings("程序员怎么新增文件") == ("程序员怎么新增文件",)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +82,7 @@ def test_huge_input_is_fast_and_capped(norm):
 
 
 def test_hong_kong_variants_become_simplified(norm):
-    # OpenCC's tw2sp converts most (啓動, 綫上, 裏面, 説明, 羣眾) but not these six
+    # OpenCC's tw2s converts most (啓動, 綫上, 裏面, 説明, 羣眾) but not these six
     assert norm.normalize("衞健委啓動綫上説明會") == "卫健委启动线上说明会"
     assert norm.normalize("敍事 枱燈 化粧 糭子 衹有") == "叙事 台灯 化妆 粽子 只有"
     assert norm.normalize_many(["衞生間", "衹是"]) == ["卫生间", "只是"]

@@ -181,7 +181,16 @@ class Matcher(ShortlistScorer):
         percent chance that this is the question meant); [] when nothing is near."""
         if k <= 0:
             return []
-        cands = self.candidates(text)
+        best: list[tuple[str, float]] = []
+        for q in self._an.normalizer.readings(text):  # Traditional text: the reading whose best hit scores more
+            hits = self._search(q, k)
+            if hits and (not best or hits[0][1] > best[0][1]):
+                best = hits
+        return best
+
+    def _search(self, q: str, k: int) -> list[tuple[str, float]]:
+        """:meth:`search` of one normalised reading of the query."""
+        cands = self._candidates(q)
         data = self._data
         if self._scorer is None or not cands:
             scores = hand_confidences([c.confidence for c in cands], self.settings.gap_weight)
@@ -192,7 +201,7 @@ class Matcher(ShortlistScorer):
             conf[0] = max(conf[0], EXACT_CONFIDENCE / 100.0)  # the title as typed, and only that one
         elif top[17] >= 1 or top[15] > 0:  # one slot swapped (四级/六级, 2023/2024): suggest, never answer
             conf[0] = min(conf[0], self.settings.substitution_cap / 100.0)
-        elif conf[0] > self.settings.term_cap / 100.0 and self._bare_term(self._an.normalizer.normalize(text)):
+        elif conf[0] > self.settings.term_cap / 100.0 and self._bare_term(q):
             conf[0] = self.settings.term_cap / 100.0  # 咖啡, 深度学习: a topic, not the question of one title
         out: list[tuple[str, float]] = []
         for i, p in zip(order[:k].tolist(), conf[:k].tolist(), strict=False):
@@ -204,8 +213,10 @@ class Matcher(ShortlistScorer):
         """The reranked shortlist (best rank score first, ties by key) with every learned feature filled
         in; the raw material of :meth:`search` and of the scorer's training (``bench/train_scorer.py``)."""
         q = self._an.normalizer.normalize(text)
-        if not q:
-            return []
+        return self._candidates(q) if q else []
+
+    def _candidates(self, q: str) -> list[Candidate]:
+        """:meth:`candidates` of a normalised text."""
         q, cands = self._corrected(q, self._shortlist(q))
         if cands:
             self._fill_features(q, cands)
@@ -281,6 +292,9 @@ class Matcher(ShortlistScorer):
         lines = [f"query {typed!r}" + (f" -> typos repaired {q!r}" if q != typed else "")
                  + f" -> content {self._an.analyze(q, normalized=True).content!r}",
                  f"title content {t_an.content!r}: {docs.size} doc(s) in the index"]
+        readings = self._an.normalizer.readings(text)
+        if len(readings) > 1:  # explained below: the first; search() keeps the better-matching one
+            lines.insert(1, f"also read with Taiwan phrases as {readings[1]!r} (see search)")
         if not q or docs.size == 0:
             return "\n".join(lines)
         for variant in self._variants(q):
@@ -358,9 +372,18 @@ class Matcher(ShortlistScorer):
     def _topic(self, query: str) -> tuple[str, int] | None:
         """``(term, number of questions whose title contains it)`` when ``query`` is one short term (no
         space, no question words, at most ``topic_max_chars`` characters, or one Latin word) that at
-        least ``topic_min_titles`` questions share."""
+        least ``topic_min_titles`` questions share (of a Traditional term's readings, the one more share:
+        軟體 is 软件, not 软体)."""
+        best: tuple[str, int] | None = None
+        for q in self._an.normalizer.readings(query):
+            got = self._topic_of(q)
+            if got is not None and (best is None or got[1] > best[1]):
+                best = got
+        return best
+
+    def _topic_of(self, q: str) -> tuple[str, int] | None:
+        """:meth:`_topic` of one normalised reading."""
         s = self.settings
-        q = self._an.normalizer.normalize(query)
         if not self._bare_term(q):
             return None
         an = self._an.analyze(q, normalized=True)
