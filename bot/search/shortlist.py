@@ -433,13 +433,13 @@ class ShortlistScorer:
             trace.append({"qtotal": qtotal, "tids": tids, "tw": tw, "df": df})
         # ---- candidate generation
         if only is not None:
-            cand, acc = only.astype(np.int64), np.zeros(only.shape[0])
+            cand, acc = only, np.zeros(only.shape[0])
             rare = np.zeros(tids.shape[0], dtype=bool)  # every term by membership below
         elif rare.any():
             cand, acc = sum_postings(postings, starts[rare], ends[rare], tw[rare], data.n_docs)
         else:  # only very common terms: their rarest one's first postings are the pool
             i = int(np.argmin(df))
-            cand = postings[starts[i] : starts[i] + self._cap].astype(np.int64)
+            cand = postings[starts[i] : starts[i] + self._cap]
             acc = np.zeros(cand.shape[0])
         doc_total = data.doc_total
         if only is None and cand.shape[0] > s.candidates:
