@@ -5,6 +5,7 @@
     python bench/human_typos.py --no-typos            # the same lines as typed (eval_human.py's, + the AUC)
     python bench/human_typos.py --bands 90,92,94      # also: right/wrong direct answers at other answer bands
     python bench/human_typos.py --split tune          # the tune lines (what rules are chosen on)
+    python bench/human_typos.py --no-typos --short 14 # also: short titles (<= 14 characters) apart
 
 Each held colloquial, hard-negative and edited-title line gets one IME typo (two in lines of 12+ CJK
 characters): a character replaced by one of the eight most frequent characters of the same toneless pinyin
@@ -39,6 +40,8 @@ def main() -> None:
     ap.add_argument("--split", choices=("held", "tune"), default="held",
                     help="which lines (tune: what rules and thresholds are chosen on; the scorer was fitted on it)")
     ap.add_argument("--bands", default="", help="comma-separated answer bands to show besides the configured one")
+    ap.add_argument("--short", type=int, default=0,
+                    help="also report the lines whose target title has at most this many characters apart")
     args = ap.parse_args()
 
     items, human, edits = read_human_sets(args.data)
@@ -57,17 +60,23 @@ def main() -> None:
     right_tops: list[float] = []
     neg_tops: list[float] = []
     tops: list[tuple[str, bool, float]] = []  # (kind, top is right, top score as an answer could be)
+    title_of = dict(items)
+    by_length: dict[str, list[float]] = {}
     for (q, target, _k), kind in lines:
         d = m.decide(q)
         top = d.hits[0].key if d.hits else None
         score = d.hits[0].score if d.hits else 0.0
-        c = stats.setdefault(kind, [0, 0, 0, 0, 0])
-        c[0] += 1
-        c[1] += top == target
-        if d.band == Band.ANSWER:
-            c[2 if top == target else 3] += 1
-        if bm25 is not None:
-            c[4] += bm25.search(q, 1)[0][:1] == [target]
+        counts = [stats.setdefault(kind, [0, 0, 0, 0, 0])]
+        if args.short and kind != "hardneg":
+            size = "short" if len(title_of.get(target, "")) <= args.short else "longer"
+            counts.append(by_length.setdefault(f"{kind}, {size} titles", [0, 0, 0, 0, 0]))
+        bm25_right = bm25 is not None and bm25.search(q, 1)[0][:1] == [target]
+        for c in counts:
+            c[0] += 1
+            c[1] += top == target
+            if d.band == Band.ANSWER:
+                c[2 if top == target else 3] += 1
+            c[4] += bm25_right
         answerable = d.band in (Band.ANSWER, Band.DID_YOU_MEAN, Band.NO_MATCH)
         tops.append((kind, top == target, score if answerable else -1.0))
         if kind == "colloquial" and top == target:
@@ -83,6 +92,12 @@ def main() -> None:
     head = f"kind ({args.split})" if args.no_typos else f"kind ({args.split}, IME typos)"
     print(table([head, "n", "R@1", "bm25s R@1", "right answer", "wrong answer"], out))
     print(f"\nAUC of the top score, right colloquial tops vs hard negatives: {auc(right_tops, neg_tops):.3f}")
+    if args.short:
+        rows = [[name, int(c[0]), c[1] / c[0], "-" if bm25 is None else c[4] / c[0], c[2] / c[0], c[3] / c[0]]
+                for name, c in sorted(by_length.items())]
+        print()
+        print(table([f"by target title (short: <= {args.short} characters)", "n", "R@1", "bm25s R@1",
+                     "right answer", "wrong answer"], rows))
     if args.bands:
         print()
         print(band_table(tops, [float(b) for b in args.bands.split(",")]))

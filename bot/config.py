@@ -225,6 +225,9 @@ class MatcherSettings(Section):
     substitution_cap: Score = 85.0
     #: highest confidence of a top hit for a query of one bare term (a topic, not a question: suggest)
     term_cap: Score = 85.0
+    #: a top hit (not the query's own title) the ranker gives less than this percent chance is capped at
+    #: ``substitution_cap``: the relevance model alone never makes it a direct answer (0: no such cap)
+    ranker_doubt: Score = 50.0
     #: a bare term in at least this many titles, of at most ``topic_max_chars`` characters, is a TOPIC
     topic_min_titles: int = Field(5, ge=2)
     topic_max_chars: int = Field(6, ge=1, le=50)

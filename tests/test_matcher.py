@@ -357,6 +357,36 @@ def test_swapped_number_costs_more_than_a_missing_one(m):
     assert swapped < missing
 
 
+def _flat(feature: str, names: tuple[str, ...], log_odds: float) -> dict:
+    """A hand-made model giving every row the same log-odds (one split, two equal leaves)."""
+    return {"features": list(names), "depth": 1, "base": 0.0, "learning_rate": 1.0,
+            "trees": [{"feature": [names.index(feature)], "threshold": [0.5], "value": [0.0, log_odds, log_odds]}]}
+
+
+@pytest.mark.parametrize("ranker_log_odds, doubt, band", [
+    (-1.0, 50.0, Band.DID_YOU_MEAN),  # the ranker gives the top 27 %: suggested, capped
+    (-1.0, 0.0, Band.ANSWER),  # the rule turned off
+    (1.0, 50.0, Band.ANSWER),  # the ranker agrees (73 %)
+])
+def test_a_top_hit_the_ranker_doubts_is_suggested_not_answered(m, ranker_log_odds, doubt, band):
+    # relevance and confidence models sure of every candidate (99.3 %): only the ranker's doubt stops a direct
+    # answer, as for 考驾照科目二怎么考 -> 考驾照给我的挫败感太强了，科目二考两次还没过 on 180k titles
+    from bot.search.features import FEATURES
+    from bot.search.scorer import CONFIDENCE_FEATURES, Scorer
+
+    settings = m.settings.model_copy(update={"ranker_doubt": doubt})
+    doubting = Matcher(m._data, m._an, {}, settings)
+    doubting._scorer = Scorer({"ranker": _flat("qcov", FEATURES, ranker_log_odds),
+                               "relevance": _flat("qcov", FEATURES, 5.0),
+                               "confidence": _flat("relevance_p", CONFIDENCE_FEATURES, 5.0)})
+    d = doubting.decide("暑假托管班是官方办的吗")
+    assert d.band == band and d.hits[0].key == "q2"
+    if band == Band.DID_YOU_MEAN:
+        assert d.hits[0].score == settings.substitution_cap
+    exact = doubting.decide("大家觉得跑男好看吗？")  # the title as typed is answered whatever the ranker says
+    assert exact.band == Band.ANSWER and exact.hits[0].key == "q3"
+
+
 def test_top_score_does_not_depend_on_k(m):
     q = "新能源汽车价格战对二手车有什么影响"
     full = m.search(q, k=10)

@@ -105,6 +105,16 @@ def test_the_ranker_orders_and_the_relevance_model_feeds_the_confidence():
     assert conf[0] < 0.5 < conf[1]  # ... and the top's low relevance gives it a low confidence
 
 
+def test_ranked_gives_the_rankers_probabilities_in_its_order():
+    scorer = Scorer({"ranker": _one_split("qcov"), "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    x = np.array([_row(qcov=0.2), _row(qcov=0.9), _row(qcov=0.4)])
+    order, conf, ranker = scorer.ranked(x)
+    assert order.tolist() == [1, 0, 2]  # ties keep the shortlist's order
+    assert ranker.tolist() == pytest.approx(scorer.ranker.probability(x)[order].tolist())
+    assert ranker[0] > 0.5 > ranker[1]
+    assert scorer.score(x)[1].tolist() == conf.tolist()
+
+
 def test_without_a_relevance_model_the_rankers_probabilities_stand_in():
     scorer = Scorer({"ranker": _one_split("qcov"), "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
     order, conf = scorer.score(np.array([_row(qcov=0.2), _row(qcov=0.9)]))

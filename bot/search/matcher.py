@@ -195,11 +195,12 @@ class Matcher(ShortlistScorer):
         if self._scorer is None or not cands:
             scores = hand_confidences([c.confidence for c in cands], self.settings.gap_weight)
             return [(data.key_at(c.kidx), sc) for c, sc in zip(cands[:k], scores, strict=False)]
-        order, conf = self._scorer.score(np.array([c.features for c in cands]), k)
+        order, conf, ranker = self._scorer.ranked(np.array([c.features for c in cands]), k)
         top = cands[order[0]].features
         if is_exact(top) and not (len(order) > 1 and is_exact(cands[order[1]].features)):
             conf[0] = max(conf[0], EXACT_CONFIDENCE / 100.0)  # the title as typed, and only that one
-        elif top[17] >= 1 or top[15] > 0:  # one slot swapped (四级/六级, 2023/2024): suggest, never answer
+        elif top[17] >= 1 or top[15] > 0 or ranker[0] < self.settings.ranker_doubt / 100.0:
+            # one slot swapped (四级/六级, 2023/2024), or the ranker doubts the top: suggest, never answer
             conf[0] = min(conf[0], self.settings.substitution_cap / 100.0)
         elif conf[0] > self.settings.term_cap / 100.0 and self._bare_term(q):
             conf[0] = self.settings.term_cap / 100.0  # 咖啡, 深度学习: a topic, not the question of one title

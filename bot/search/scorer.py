@@ -185,13 +185,19 @@ class Scorer:
         """``(order, confidences)`` for a shortlist's :data:`FEATURES` rows: the ranker's order (best first)
         and, in that order, each candidate's confidence (0..1) as if it were the top hit (the first ``k``
         candidates only, when ``k`` is given)."""
+        order, conf, _ranker = self.ranked(x, k)
+        return order, conf
+
+    def ranked(self, x: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`score`, and the ranker's probabilities in the same order (each candidate's chance of being
+        the question meant, were one of them)."""
         views = self.views(x)
         p = self.ranker.probability(views[self.ranker.features])
         if p.shape[0] == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
         order = np.lexsort((np.arange(p.shape[0]), -p))
         rows = self.confidence_input(views, p, order)
-        return order, self.confidence.probability(rows if k is None else rows[:k])
+        return order, self.confidence.probability(rows if k is None else rows[:k]), p[order]
 
     def views(self, x: np.ndarray) -> dict[tuple[str, ...], np.ndarray]:
         """A shortlist's :data:`FEATURES` rows as each model reads them, by feature set (the shortlist
