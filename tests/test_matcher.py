@@ -14,7 +14,9 @@ from bot.models import Band, Decision, Hit
 from bot.search import matcher as matcher_module
 from bot.search import shortlist
 from bot.search.analysis import Normalizer, char_bigram_key
+from bot.search.features import FEATURES
 from bot.search.matcher import Matcher, MatcherSettings
+from bot.search.scorer import CONFIDENCE_FEATURES, Scorer
 from bot.search.shortlist import hand_confidences
 
 ARCHIVE = [
@@ -371,9 +373,6 @@ def _flat(feature: str, names: tuple[str, ...], log_odds: float) -> dict:
 def test_a_top_hit_the_ranker_doubts_is_suggested_not_answered(m, ranker_log_odds, doubt, band):
     # relevance and confidence models sure of every candidate (99.3 %): only the ranker's doubt stops a direct
     # answer, as for 考驾照科目二怎么考 -> 考驾照给我的挫败感太强了，科目二考两次还没过 on 180k titles
-    from bot.search.features import FEATURES
-    from bot.search.scorer import CONFIDENCE_FEATURES, Scorer
-
     settings = m.settings.model_copy(update={"ranker_doubt": doubt})
     doubting = Matcher(m._data, m._an, {}, settings)
     doubting._scorer = Scorer({"ranker": _flat("qcov", FEATURES, ranker_log_odds),
@@ -487,8 +486,6 @@ def test_a_question_about_a_topic_word_is_not_a_topic(phones):
 def test_explain_score_lists_each_learned_features_contribution(m):
     ex = m.explain_score("残差网络为什么能解决退化问题", "残差网络为什么能解决深度网络的退化问题？")
     assert ex is not None and 0.0 <= ex.confidence <= 100.0
-    from bot.search.features import FEATURES
-
     assert {c.feature for c in ex.contributions} >= set(FEATURES)
     assert "learned confidence" in m.explain("残差网络为什么能解决退化问题", "残差网络为什么能解决深度网络的退化问题？")
     assert m.explain_score("残差网络为什么能解决退化问题", "不在库里的标题") is None
