@@ -1,4 +1,5 @@
-"""A matcher stand-in for end-to-end tests: the real matcher, with fixed decisions for some texts.
+"""A matcher stand-in for end-to-end tests: the real matcher, with fixed decisions for some texts; and
+hand-made scorer models.
 
 Lets the UI be driven through every band (small talk, topics, "did you mean") without depending on
 what the real matcher decides for a given wording.
@@ -9,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.models import Decision
+from bot.search.features import FEATURES
 from bot.search.matcher import Matcher
+
+
+def one_split(feature: str, names: tuple[str, ...] = FEATURES, left: float = -2.0, right: float = 2.0,
+              threshold: float = 0.5) -> dict:
+    """A scorer model's parameters (``Trees``): one tree splitting ``feature`` at ``threshold``, log-odds
+    ``left`` below it and ``right`` above."""
+    return {"features": list(names), "depth": 1, "base": 0.0, "learning_rate": 1.0,
+            "trees": [{"feature": [names.index(feature)], "threshold": [threshold], "value": [0.0, left, right]}]}
 
 
 class StubMatcher:

@@ -18,6 +18,7 @@ from bot.search.features import FEATURES
 from bot.search.matcher import Matcher, MatcherSettings
 from bot.search.scorer import CONFIDENCE_FEATURES, Scorer
 from bot.search.shortlist import hand_confidences
+from tests.stubs import one_split
 
 ARCHIVE = [
     ("q1", "残差网络为什么能解决深度网络的退化问题？"),
@@ -359,12 +360,6 @@ def test_swapped_number_costs_more_than_a_missing_one(m):
     assert swapped < missing
 
 
-def _flat(feature: str, names: tuple[str, ...], log_odds: float) -> dict:
-    """A hand-made model giving every row the same log-odds (one split, two equal leaves)."""
-    return {"features": list(names), "depth": 1, "base": 0.0, "learning_rate": 1.0,
-            "trees": [{"feature": [names.index(feature)], "threshold": [0.5], "value": [0.0, log_odds, log_odds]}]}
-
-
 @pytest.mark.parametrize("ranker_log_odds, doubt, band", [
     (-1.0, 50.0, Band.DID_YOU_MEAN),  # the ranker gives the top 27 %: suggested, capped
     (-1.0, 0.0, Band.ANSWER),  # the rule turned off
@@ -375,9 +370,10 @@ def test_a_top_hit_the_ranker_doubts_is_suggested_not_answered(m, ranker_log_odd
     # answer, as for 考驾照科目二怎么考 -> 考驾照给我的挫败感太强了，科目二考两次还没过 on 180k titles
     settings = m.settings.model_copy(update={"ranker_doubt": doubt})
     doubting = Matcher(m._data, m._an, {}, settings)
-    doubting._scorer = Scorer({"ranker": _flat("qcov", FEATURES, ranker_log_odds),
-                               "relevance": _flat("qcov", FEATURES, 5.0),
-                               "confidence": _flat("relevance_p", CONFIDENCE_FEATURES, 5.0)})
+    # each model gives every row the same log-odds (two equal leaves)
+    doubting._scorer = Scorer({"ranker": one_split("qcov", left=ranker_log_odds, right=ranker_log_odds),
+                               "relevance": one_split("qcov", left=5.0, right=5.0),
+                               "confidence": one_split("relevance_p", CONFIDENCE_FEATURES, left=5.0, right=5.0)})
     d = doubting.decide("暑假托管班是官方办的吗")
     assert d.band == band and d.hits[0].key == "q2"
     if band == Band.DID_YOU_MEAN:

@@ -17,6 +17,7 @@ from bot.search.scorer import (
     confidence_rows,
     with_shortlist,
 )
+from tests.stubs import one_split
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_trees_refuse_a_file_for_other_features():
     with pytest.raises(ValueError):
         Trees(params, FEATURES)
     with pytest.raises(ValueError, match="neither"):
-        Scorer({"ranker": params, "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+        Scorer({"ranker": params, "confidence": one_split("relevance_p", CONFIDENCE_FEATURES)})
 
 
 def test_a_tiny_hand_made_tree_routes_left_and_right():
@@ -89,16 +90,10 @@ def test_a_tiny_hand_made_tree_routes_left_and_right():
     assert p[0] < 0.5 < p[1]
 
 
-def _one_split(feature: str, names: tuple[str, ...] = FEATURES, left: float = -2.0, right: float = 2.0,
-               threshold: float = 0.5) -> dict:
-    return {"features": list(names), "depth": 1, "base": 0.0, "learning_rate": 1.0,
-            "trees": [{"feature": [names.index(feature)], "threshold": [threshold], "value": [0.0, left, right]}]}
-
-
 def test_the_ranker_orders_and_the_relevance_model_feeds_the_confidence():
     # ranker: more qcov first; relevance: more tcov; confidence: a high relevance_p means right
-    scorer = Scorer({"ranker": _one_split("qcov"), "relevance": _one_split("tcov"),
-                     "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    scorer = Scorer({"ranker": one_split("qcov"), "relevance": one_split("tcov"),
+                     "confidence": one_split("relevance_p", CONFIDENCE_FEATURES)})
     x = np.array([_row(qcov=0.2, tcov=0.9), _row(qcov=0.9, tcov=0.1)])
     order, conf = scorer.score(x)
     assert order.tolist() == [1, 0]  # the ranker's order ...
@@ -106,7 +101,7 @@ def test_the_ranker_orders_and_the_relevance_model_feeds_the_confidence():
 
 
 def test_ranked_gives_the_rankers_probabilities_in_its_order():
-    scorer = Scorer({"ranker": _one_split("qcov"), "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    scorer = Scorer({"ranker": one_split("qcov"), "confidence": one_split("relevance_p", CONFIDENCE_FEATURES)})
     x = np.array([_row(qcov=0.2), _row(qcov=0.9), _row(qcov=0.4)])
     order, conf, ranker = scorer.ranked(x)
     assert order.tolist() == [1, 0, 2]  # ties keep the shortlist's order
@@ -116,7 +111,7 @@ def test_ranked_gives_the_rankers_probabilities_in_its_order():
 
 
 def test_without_a_relevance_model_the_rankers_probabilities_stand_in():
-    scorer = Scorer({"ranker": _one_split("qcov"), "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    scorer = Scorer({"ranker": one_split("qcov"), "confidence": one_split("relevance_p", CONFIDENCE_FEATURES)})
     order, conf = scorer.score(np.array([_row(qcov=0.2), _row(qcov=0.9)]))
     assert order.tolist() == [1, 0] and conf[0] > 0.5 > conf[1]
 
@@ -139,8 +134,8 @@ def test_shortlist_features_give_each_candidate_its_distance_from_the_best_other
 
 
 def test_a_ranker_on_shortlist_features_prefers_the_candidate_ahead_of_the_others():
-    scorer = Scorer({"ranker": _one_split("qcov_vs_best", RANK_FEATURES, threshold=0.0),
-                     "confidence": _one_split("relevance_p", confidence_features(RANK_FEATURES))})
+    scorer = Scorer({"ranker": one_split("qcov_vs_best", RANK_FEATURES, threshold=0.0),
+                     "confidence": one_split("relevance_p", confidence_features(RANK_FEATURES))})
     order, conf = scorer.score(np.array([_row(qcov=0.3), _row(qcov=0.8), _row(qcov=0.5)]))
     assert scorer.relative and order.tolist()[0] == 1 and conf[0] > 0.5
 
@@ -148,9 +143,9 @@ def test_a_ranker_on_shortlist_features_prefers_the_candidate_ahead_of_the_other
 def test_a_ranker_on_shortlist_features_beside_an_absolute_relevance_model():
     # the ranker reads the shortlist (qcov ahead of the others first); relevance and confidence read each
     # candidate alone (tcov), so a shortlist of junk stays junk however far its best is ahead
-    scorer = Scorer({"ranker": _one_split("qcov_vs_best", RANK_FEATURES, threshold=0.0),
-                     "relevance": _one_split("tcov"),
-                     "confidence": _one_split("relevance_p", CONFIDENCE_FEATURES)})
+    scorer = Scorer({"ranker": one_split("qcov_vs_best", RANK_FEATURES, threshold=0.0),
+                     "relevance": one_split("tcov"),
+                     "confidence": one_split("relevance_p", CONFIDENCE_FEATURES)})
     assert scorer.relative and scorer.confidence.features == CONFIDENCE_FEATURES
     order, conf = scorer.score(np.array([_row(qcov=0.3, tcov=0.1), _row(qcov=0.8, tcov=0.1)]))
     assert order.tolist() == [1, 0] and conf[0] < 0.5
