@@ -184,8 +184,8 @@ class Normalizer:
         joined = "\n".join([(p if len(p) <= raw_cap else p[:raw_cap]).translate(keep) for p in parts])
         joined = _LINE_EDGE_RE.sub("\n", _SPACES_RE.sub(" ", joined)).strip(" ")
         try:
-            joined = self._cc.convert(joined.replace("么", "麼"))  # as in normalize()
-        except Exception:  # never seen on valid UTF-8; normalize() has its own guard
+            joined = self._cc.convert(joined.replace("么", "麼"))  # as in _convert
+        except Exception:  # never seen on valid UTF-8; _convert has its own guard (and keeps the text)
             return None
         joined = _PAGE_LINE_RE.sub(" ", joined)
         out = _LINE_EDGE_RE.sub("\n", _SPACES_RE.sub(" ", joined)).strip(" ").split("\n")
