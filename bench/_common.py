@@ -100,18 +100,23 @@ def is_heldout(query: str) -> bool:
 
 
 class Bm25Baseline:
-    """BM25 (bm25s over jieba words, HMM on) over the archive titles; ``search(q)`` -> (keys, top score)."""
+    """BM25 (bm25s over jieba words, HMM on, after OpenCC t2s) over the archive titles; ``search(q)`` ->
+    (keys, top score)."""
 
     def __init__(self, archive: Sequence[tuple[str, str]]) -> None:
         import re
 
         import bm25s
         import jieba
+        import opencc
 
         tok = jieba.Tokenizer()
         tok.initialize()
         punct = re.compile(r"[^\w]+")
-        self._words = lambda s: [w for w in tok.lcut(punct.sub(" ", s.casefold()), HMM=True) if w.strip()]
+        t2s = opencc.OpenCC("t2s")
+        self._words = lambda s: [
+            w for w in tok.lcut(punct.sub(" ", t2s.convert(s).casefold()), HMM=True) if w.strip()
+        ]
         self._archive = archive
         corpus = [" ".join(self._words(t)) for _, t in archive]
         self._ctoks = bm25s.tokenize(corpus, token_pattern=r"(?u)\S+", stopwords=None, show_progress=False)

@@ -205,11 +205,11 @@ def typo_rows(rows: list[tuple[str, str, str]], share: float, seed: int = 5) -> 
 
 
 def keyword_rows(
-    rows: list[tuple[str, str, str]], share: float, seed: int = 6,
+    rows: list[tuple[str, str, str]], share: float, seed: int = 6, keep: float = 0.85,
 ) -> list[tuple[int, tuple[str, str, str]]]:
     """``(source line, (its words as bare keywords, same target, "p_kw"/"n_kw"))`` for a seeded ``share`` of
-    the lines: jieba's words without punctuation or question frames, most of them kept, half the time
-    shuffled, joined by spaces (how people type a search)."""
+    the lines: jieba's words without punctuation or question frames, each kept with probability ``keep``,
+    half the time shuffled, joined by spaces (how people type a search)."""
     import jieba
 
     from bot.search.analysis import BOILERPLATE
@@ -224,10 +224,10 @@ def keyword_rows(
         words = [w for w in tok.lcut(re.sub(r"[^\w]+", " ", q)) if w.strip() and w not in BOILERPLATE]
         if len(words) < 2:
             continue
-        keep = [w for w in words if rng.random() < 0.85] or words
+        kept = [w for w in words if rng.random() < keep] or words
         if rng.random() < 0.5:
-            rng.shuffle(keep)
-        out.append((n, (" ".join(keep), target, "p_kw" if target != "-1" else "n_kw")))
+            rng.shuffle(kept)
+        out.append((n, (" ".join(kept), target, "p_kw" if target != "-1" else "n_kw")))
     return out
 
 
