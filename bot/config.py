@@ -215,6 +215,9 @@ class MatcherSettings(Section):
     max_alias_variants: int = Field(4, ge=0, le=64)
     coverage_power: float = Field(1.5, gt=0, le=10)
     title_weight: float = Field(0.25, ge=0, le=1)
+    #: ``title_weight`` when choosing the ``rerank`` titles among the ``candidates``: more weight lets a short
+    #: title the query covers wholly in beside long titles that merely contain the query's words
+    shortlist_title_weight: float = Field(0.5, ge=0, le=1)
     fuzz_weight: float = Field(0.25, ge=0, le=1)
     evidence_weight: float = Field(12.0, gt=0)
     substitution_penalty: float = Field(0.5, ge=0, le=1)

@@ -541,3 +541,22 @@ def test_substitutions_with_the_querys_sound_given_are_the_same(m):
     for q, t in pairs:
         assert m._substitutions(q, t, q.translate(m._sound_table)) == m._substitutions(q, t)
     assert m._substitutions(*pairs[0], pairs[0][0].translate(m._sound_table)) == [("后", "初")]
+
+
+def test_shortlist_title_weight_lets_a_short_title_the_query_covers_into_the_rerank() -> None:
+    """Choosing the reranked titles: with weight on the title's coverage, a short title the query covers
+    wholly (猫咪不吃东西) is reranked beside long titles that merely contain every query word; the weight
+    picks titles and leaves their scores alone."""
+    titles = [
+        ("short", "猫咪不吃东西"),
+        ("long1", "家里的猫咪不吃东西还一直呕吐，是肠胃炎还是误食了异物，要不要马上带去医院检查"),
+        ("long2", "家里的猫咪最近不吃东西也不爱动，是不是天气太热了，应该怎么给它降温比较好"),
+        ("long3", "新买的猫咪到家里以后一直躲着不吃东西，多久能适应新环境，主人该做些什么"),
+    ]
+    reranked = {}
+    for weight in (0.0, 1.0):
+        m = Matcher.from_titles(titles, settings=MatcherSettings(rerank=2, shortlist_title_weight=weight))
+        reranked[weight] = {m._data.key_at(c.kidx): c.rank for c in m.candidates("家里猫咪不吃东西")}
+    assert "short" not in reranked[0.0]
+    assert "short" in reranked[1.0]
+    assert reranked[0.0]["long1"] == reranked[1.0]["long1"]

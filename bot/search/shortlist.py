@@ -458,9 +458,12 @@ class ShortlistScorer:
                 trace[0].setdefault("hits", {})[i] = hit
         qcov = np.minimum(acc / qtotal, 1.0)
         tcov = np.minimum(acc / np.maximum(doc_total[cand], 1e-6), 1.0)
-        ov = qcov**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tcov))
-        if cand.shape[0] > s.rerank:
-            top = np.argpartition(-ov, s.rerank - 1)[: s.rerank]
+        root_tcov = np.sqrt(tcov)
+        ov = qcov**s.coverage_power * (1.0 - s.title_weight + s.title_weight * root_tcov)
+        if cand.shape[0] > s.rerank:  # chosen with more weight on the title's coverage than ranked with
+            stw = s.shortlist_title_weight
+            pick = qcov**s.coverage_power * (1.0 - stw + stw * root_tcov)
+            top = np.argpartition(-pick, s.rerank - 1)[: s.rerank]
             cand, ov, acc, tcov = cand[top], ov[top], acc[top], tcov[top]
         # ---- rapidfuzz rerank + synonyms + substitutions -> one confidence
         evidence = min(1.0, qtotal / s.evidence_weight) ** 0.5 if s.evidence_weight > 0 else 1.0
