@@ -34,7 +34,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bot.models import Band
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WAYS = ("as written", "Traditional", "IME typo", "keywords")
 
 
 def probe_lines(split: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
@@ -48,7 +47,8 @@ def probe_lines(split: str) -> tuple[list[tuple[str, str]], list[tuple[str, str,
 
 
 def variants(lines: list[tuple[str, str, str]]) -> dict[str, list[tuple[str, str, str]]]:
-    """The lines asked each way of :data:`WAYS` (a way may leave out a line it cannot change)."""
+    """The lines asked each way: as written, in Traditional, with an IME typo, as keywords (a way may leave
+    out a line it cannot change)."""
     import opencc
 
     s2twp = opencc.OpenCC("s2twp")
