@@ -458,13 +458,11 @@ class ShortlistScorer:
                 trace[0].setdefault("hits", {})[i] = hit
         qcov = np.minimum(acc / qtotal, 1.0)
         tcov = np.minimum(acc / np.maximum(doc_total[cand], 1e-6), 1.0)
-        root_tcov = np.sqrt(tcov)
-        ov = qcov**s.coverage_power * (1.0 - s.title_weight + s.title_weight * root_tcov)
         if cand.shape[0] > s.rerank:  # chosen with more weight on the title's coverage than ranked with
-            stw = s.shortlist_title_weight
-            pick = qcov**s.coverage_power * (1.0 - stw + stw * root_tcov)
+            pick = coverage_product(qcov, tcov, s.shortlist_title_weight, s.coverage_power)
             top = np.argpartition(-pick, s.rerank - 1)[: s.rerank]
-            cand, ov, acc, tcov = cand[top], ov[top], acc[top], tcov[top]
+            cand, qcov, acc, tcov = cand[top], qcov[top], acc[top], tcov[top]
+        ov = coverage_product(qcov, tcov, s.title_weight, s.coverage_power)
         # ---- rapidfuzz rerank + synonyms + substitutions -> one confidence
         evidence = min(1.0, qtotal / s.evidence_weight) ** 0.5 if s.evidence_weight > 0 else 1.0
         q_toks = an.content.split(" ")
@@ -482,7 +480,7 @@ class ShortlistScorer:
             qc = min(a / qtotal, 1.0)
             if recovered > 0:
                 qc_syn = min((a + recovered) / qtotal, 1.0)
-                o_syn = qc_syn**s.coverage_power * (1.0 - s.title_weight + s.title_weight * np.sqrt(tc))
+                o_syn = coverage_product(qc_syn, tc, s.title_weight, s.coverage_power)
                 if o_syn > o:
                     o, qc = o_syn, qc_syn
             fz_set = fuzz.token_set_ratio(an.content, t) / 100.0
@@ -524,6 +522,13 @@ class ShortlistScorer:
                 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, float(n_sub), syn,
             ] + [0.0] * (N_FEATURES - 19), d))
         return out
+
+
+def coverage_product(
+    qcov: np.ndarray | float, tcov: np.ndarray | float, title_weight: float, power: float
+) -> np.ndarray | float:
+    """The coverage part of a rank score: ``qcov^power × (1 − title_weight + title_weight √tcov)``."""
+    return qcov**power * (1.0 - title_weight + title_weight * np.sqrt(tcov))
 
 
 def sum_postings(
